@@ -1,0 +1,174 @@
+"""The one exception tree of obcore (and of obmcp, which maps it to tool errors).
+
+::
+
+    ObcoreError
+    ├── InvalidInputError (ValueError)        bad argument; the message names the value
+    │   └── PrecisionError                     a decimal finer than the symbol's scale
+    ├── BookError
+    │   └── BookNotReadyError                  the book is syncing / resyncing / stale
+    ├── SymbolLimitError                       tracking one more symbol would pass the limit
+    ├── BinanceError                           an error answer from Binance (or the emulator)
+    │   ├── InvalidSymbolError                 -1121
+    │   ├── InvalidIntervalError               -1120
+    │   ├── InvalidSignatureError              -1022
+    │   ├── TimestampError                     -1021
+    │   ├── FilterFailureError                 -1013
+    │   ├── OrderRejectedError                 -2010, -2011, -2013
+    │   ├── AuthenticationError                -2014, -2015 (HTTP 401)
+    │   ├── RateLimitError                     HTTP 429 (retry_after seconds)
+    │   │   └── IPBannedError                  HTTP 418 (retry_after seconds)
+    │   └── OrderOutcomeUnknownError           HTTP 5xx on an order: it may have executed
+    ├── TransportError                         network failure talking to Binance
+    ├── TradingDisabledError                   trading was not enabled (or mainnet not opted in)
+    └── StoreError
+        ├── StorageLimitExceededError          code ``storage_limit_exceeded``
+        ├── StoreLockedError                   another process holds the store
+        └── InsufficientHistoryError           code ``insufficient_historical_data``
+
+Third-party exceptions (httpx, websockets, rocksdict) are mapped to these at the boundary.
+Secrets never appear in any message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BinanceError",
+    "BookError",
+    "BookNotReadyError",
+    "FilterFailureError",
+    "IPBannedError",
+    "InsufficientHistoryError",
+    "InvalidInputError",
+    "InvalidIntervalError",
+    "InvalidSignatureError",
+    "InvalidSymbolError",
+    "ObcoreError",
+    "OrderOutcomeUnknownError",
+    "OrderRejectedError",
+    "PrecisionError",
+    "RateLimitError",
+    "IPBannedError",
+    "StoreError",
+    "StoreLockedError",
+    "StorageLimitExceededError",
+    "SymbolLimitError",
+    "TimestampError",
+    "TradingDisabledError",
+    "TransportError",
+]
+
+
+class ObcoreError(Exception):
+    """Base of every error raised by obcore. ``code`` is a stable machine-readable name."""
+
+    code: str = "internal_error"
+
+
+class InvalidInputError(ObcoreError, ValueError):
+    code = "invalid_input"
+
+
+class PrecisionError(InvalidInputError):
+    code = "invalid_precision"
+
+
+class BookError(ObcoreError):
+    code = "book_error"
+
+
+class BookNotReadyError(BookError):
+    code = "book_not_ready"
+
+
+class SymbolLimitError(ObcoreError):
+    code = "symbol_limit_reached"
+
+
+class BinanceError(ObcoreError):
+    """An error answer from Binance: ``{"code": <int>, "msg": "..."}`` plus the HTTP status."""
+
+    code = "binance_error"
+
+    def __init__(self, binance_code: int, message: str, http_status: int | None = None):
+        super().__init__(f"Binance error {binance_code}: {message}")
+        self.binance_code = binance_code
+        self.binance_message = message
+        self.http_status = http_status
+
+
+class InvalidSymbolError(BinanceError):
+    code = "invalid_symbol"
+
+
+class InvalidIntervalError(BinanceError):
+    code = "invalid_interval"
+
+
+class InvalidSignatureError(BinanceError):
+    code = "invalid_signature"
+
+
+class TimestampError(BinanceError):
+    code = "timestamp_out_of_window"
+
+
+class FilterFailureError(BinanceError):
+    code = "filter_failure"
+
+
+class OrderRejectedError(BinanceError):
+    code = "order_rejected"
+
+
+class AuthenticationError(BinanceError):
+    code = "authentication_failed"
+
+
+class RateLimitError(BinanceError):
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        binance_code: int,
+        message: str,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(binance_code, message, http_status)
+        self.retry_after = retry_after
+
+
+class IPBannedError(RateLimitError):
+    code = "ip_banned"
+
+
+class OrderOutcomeUnknownError(BinanceError):
+    """HTTP 5xx on an order: Binance may or may not have executed it. Check before retrying."""
+
+    code = "order_outcome_unknown"
+
+
+class TransportError(ObcoreError):
+    code = "network_error"
+
+
+class TradingDisabledError(ObcoreError):
+    code = "trading_disabled"
+
+
+class StoreError(ObcoreError):
+    code = "store_error"
+
+
+class StorageLimitExceededError(StoreError):
+    code = "storage_limit_exceeded"
+
+
+class StoreLockedError(StoreError):
+    code = "store_locked"
+
+
+class InsufficientHistoryError(StoreError):
+    code = "insufficient_historical_data"
