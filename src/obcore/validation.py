@@ -1,0 +1,88 @@
+"""Checks for REST request arguments, run before anything is sent (pure).
+
+Every failure raises :class:`obcore.errors.InvalidInputError` naming the bad value and
+what was expected, so a caller never spends request weight on a request Binance would
+reject anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from obcore.errors import InvalidInputError
+
+__all__ = [
+    "INTERVALS",
+    "ORDER_SIDES",
+    "ORDER_TYPES",
+    "RESPONSE_TYPES",
+    "TIME_IN_FORCE",
+    "check_choice",
+    "check_int",
+    "check_interval",
+    "check_symbol",
+    "check_symbols",
+]
+
+_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+
+# Case-sensitive: "1m" is a minute, "1M" a month.
+INTERVALS = (
+    "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
+)
+ORDER_SIDES = ("BUY", "SELL")
+ORDER_TYPES = (
+    "LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "LIMIT_MAKER",
+)
+TIME_IN_FORCE = ("GTC", "IOC", "FOK")
+RESPONSE_TYPES = ("ACK", "RESULT", "FULL")
+
+
+def check_symbol(symbol: object) -> str:
+    """Return ``symbol`` if it matches ``^[A-Z0-9]{2,20}$`` (e.g. ``"ETHUSDT"``).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the value; lower case is refused rather than silently fixed.
+    """
+    if not isinstance(symbol, str) or not _SYMBOL_RE.match(symbol):
+        raise InvalidInputError(
+            f"invalid symbol {symbol!r}: expected 2-20 upper-case letters or digits, e.g. 'ETHUSDT'"
+        )
+    return symbol
+
+
+def check_symbols(symbols: Iterable[str], minimum: int, maximum: int) -> list[str]:
+    """Check every symbol of a list and its length; return the list."""
+    if isinstance(symbols, str):
+        raise InvalidInputError(f"symbols must be a list of symbols, got the string {symbols!r}")
+    items = [check_symbol(s) for s in symbols]
+    if not minimum <= len(items) <= maximum:
+        raise InvalidInputError(f"expected {minimum}-{maximum} symbols, got {len(items)}")
+    return items
+
+
+def check_interval(interval: object) -> str:
+    """Return ``interval`` if it is one of Binance's kline intervals."""
+    if interval not in INTERVALS:
+        raise InvalidInputError(f"invalid interval {interval!r}: expected one of {' '.join(INTERVALS)}")
+    return interval  # type: ignore[return-value]
+
+
+def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """Return ``value`` if it is an int in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{name} must be an integer, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and <= {maximum}"
+        raise InvalidInputError(f"{name}={value} is out of range: expected >= {minimum}{upper}")
+    return value
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices`` (case-sensitive)."""
+    if value not in choices:
+        raise InvalidInputError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
+    return value  # type: ignore[return-value]
