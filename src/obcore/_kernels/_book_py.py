@@ -1,0 +1,310 @@
+"""Plain-Python twin of ``_book.pyx``: the readable specification, the fallback
+(``OBCORE_NO_EXTENSIONS=1``) and the test oracle of the compiled kernel.
+
+One ``DepthBook`` holds a symbol's two book sides, Binance's update-id continuity, the
+per-second counter ring and the trades not yet seen in the depth stream.
+
+Layout: each side is a sorted list of prices with the **best level last** — bids as
+prices ascending, asks as *negated* prices ascending — so both sides share one insert
+routine and the frequent near-touch changes touch the end of the list. There is no
+price window, so no level is ever lost however far it is from the mid.
+
+The kernel validates nothing beyond what it must to stay memory-safe; it reports
+outcomes as status codes (``STATUS_*``) and leaves errors to the facade.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+import numpy as np
+import orjson
+
+__all__ = [
+    "DepthBook",
+    "N_FIELDS",
+    "STATUS_APPLIED",
+    "STATUS_CROSSED",
+    "STATUS_GAP",
+    "STATUS_NOT_DEPTH",
+    "STATUS_PARSE_ERROR",
+    "STATUS_PRECISION",
+    "STATUS_STALE",
+]
+
+# Status codes (shared with _book.pyx; a test checks they agree).
+STATUS_APPLIED = 0
+STATUS_STALE = 1  # u <= last update id: already applied, ignored
+STATUS_GAP = 2  # U > last update id + 1: events were missed
+STATUS_CROSSED = 3  # applied, and now best bid >= best ask
+STATUS_PARSE_ERROR = 4
+STATUS_PRECISION = 5  # a number has more decimals than the scale; nothing applied
+STATUS_NOT_DEPTH = 6  # a well-formed payload that is not a depthUpdate
+
+# Counter fields: per side (bid block, then ask block at +SIDE_FIELDS), then trades.
+UPDATES, ADDITIONS, REDUCTIONS, CANCELLATIONS, ADDED_QTY, REDUCED_QTY, CANCELLED_QTY = range(7)
+SIDE_FIELDS = 7
+TRADES = 14
+BUY_TRADES = 15
+SELL_TRADES = 16
+BUY_QTY = 17
+SELL_QTY = 18
+MESSAGES = 19
+N_FIELDS = 20
+
+BID = 0
+ASK = 1
+MAX_PENDING_TRADES = 256
+
+
+def _parse_scaled(text: str, scale: int) -> int | None:
+    """Exact decimal -> scaled int; None if finer than ``scale`` or malformed."""
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    if len(fraction) > scale or not (whole or fraction):
+        return None
+    digits = (whole or "0") + fraction.ljust(scale, "0")
+    if not digits.isdigit() or not digits.isascii():
+        return None
+    value = int(digits)
+    return value if value < 2**63 else None
+
+
+class DepthBook:
+    """One symbol's book, continuity state and per-second counters (twin)."""
+
+    def __init__(self, price_scale: int, qty_scale: int, ring: np.ndarray):
+        self.price_scale = price_scale
+        self.qty_scale = qty_scale
+        self.keys: list[list[int]] = [[], []]  # BID: prices, ASK: negated prices; best last
+        self.qtys: list[list[int]] = [[], []]
+        self.ring = ring  # int64 (N_FIELDS, 2 * capacity), written at slot and slot+capacity
+        self.capacity = ring.shape[1] // 2
+        self.current_second = -1
+        self.last_update_id = 0
+        self.last_event_time = 0
+        # The ids and time of the last event parsed by apply_json, whatever its status.
+        self.event_first_id = 0
+        self.event_last_id = 0
+        self.event_time = 0
+        self.pending: list[list[int]] = []  # [price, qty_left, time_ms, side_hit]
+
+    # ----------------------------------------------------------------- loading
+    def load(self, bid_prices, bid_qtys, ask_prices, ask_qtys, last_update_id: int) -> None:
+        """Replace the book with a snapshot given best-first (as Binance sends it)."""
+        bids = sorted(zip((int(p) for p in bid_prices), (int(q) for q in bid_qtys)))
+        asks = sorted(zip((-int(p) for p in ask_prices), (int(q) for q in ask_qtys)))
+        bids = [level for level in bids if level[1] > 0]
+        asks = [level for level in asks if level[1] > 0]
+        self.keys = [[p for p, _ in bids], [p for p, _ in asks]]
+        self.qtys = [[q for _, q in bids], [q for _, q in asks]]
+        self.last_update_id = int(last_update_id)
+        self.pending.clear()
+
+    def clear(self) -> None:
+        self.keys = [[], []]
+        self.qtys = [[], []]
+        self.pending.clear()
+
+    def rescale(self, price_scale: int, qty_scale: int) -> None:
+        """Move to finer scales (both must be >= the current ones)."""
+        price_factor = 10 ** (price_scale - self.price_scale)
+        qty_factor = 10 ** (qty_scale - self.qty_scale)
+        for side in (BID, ASK):
+            self.keys[side] = [p * price_factor for p in self.keys[side]]
+            self.qtys[side] = [q * qty_factor for q in self.qtys[side]]
+        for trade in self.pending:
+            trade[0] *= price_factor
+            trade[1] *= qty_factor
+        self.price_scale = price_scale
+        self.qty_scale = qty_scale
+
+    # ---------------------------------------------------------------- counters
+    def _slot(self, second: int) -> int:
+        """Ring column for ``second``; -1 if older than the ring holds."""
+        ring, capacity = self.ring, self.capacity
+        if second > self.current_second:
+            # Zero every second we skip so a quiet second reads as zero, not as old data.
+            start = max(self.current_second + 1, second - capacity + 1)
+            for s in range(start, second + 1):
+                column = s % capacity
+                ring[:, column] = 0
+                ring[:, column + capacity] = 0
+            self.current_second = second
+        elif self.current_second - second >= capacity:
+            return -1
+        return second % capacity
+
+    def _count(self, column: int, field: int, amount: int) -> None:
+        if column >= 0:
+            self.ring[field, column] += amount
+            self.ring[field, column + self.capacity] += amount
+
+    # ------------------------------------------------------------------ trades
+    def add_trade(self, price: int, qty: int, time_ms: int, taker_side: int) -> None:
+        """Count a trade; remember it so the depth reduction it causes is not a cancel.
+
+        ``taker_side`` is +1 for a taker buy (it consumes asks), -1 for a taker sell.
+        """
+        column = self._slot(time_ms // 1000)
+        self._count(column, TRADES, 1)
+        if taker_side > 0:
+            self._count(column, BUY_TRADES, 1)
+            self._count(column, BUY_QTY, qty)
+        else:
+            self._count(column, SELL_TRADES, 1)
+            self._count(column, SELL_QTY, qty)
+        if len(self.pending) >= MAX_PENDING_TRADES:
+            self.pending.pop(0)
+        self.pending.append([price, qty, time_ms, ASK if taker_side > 0 else BID])
+
+    def _explained_by_trades(self, side: int, price: int, reduced: int, event_time: int) -> int:
+        explained = 0
+        for trade in self.pending:
+            if trade[3] == side and trade[0] == price and trade[2] <= event_time and trade[1] > 0:
+                take = min(trade[1], reduced - explained)
+                trade[1] -= take
+                explained += take
+                if explained == reduced:
+                    break
+        return explained
+
+    def _drop_seen_trades(self, event_time: int) -> None:
+        # A depth event at time E already reflects every trade up to E.
+        self.pending = [trade for trade in self.pending if trade[2] > event_time]
+
+    # ------------------------------------------------------------------- depth
+    def _set_level(self, side: int, price: int, qty: int, column: int, event_time: int) -> None:
+        keys, qtys = self.keys[side], self.qtys[side]
+        key = price if side == BID else -price
+        i = bisect_left(keys, key)
+        found = i < len(keys) and keys[i] == key
+        old = qtys[i] if found else 0
+        base = side * SIDE_FIELDS
+        self._count(column, base + UPDATES, 1)
+        if qty > old:
+            self._count(column, base + ADDITIONS, 1)
+            self._count(column, base + ADDED_QTY, qty - old)
+        elif qty < old:
+            reduced = old - qty
+            self._count(column, base + REDUCTIONS, 1)
+            self._count(column, base + REDUCED_QTY, reduced)
+            cancelled = reduced - self._explained_by_trades(side, price, reduced, event_time)
+            if cancelled > 0:
+                self._count(column, base + CANCELLATIONS, 1)
+                self._count(column, base + CANCELLED_QTY, cancelled)
+        if qty == 0:
+            if found:
+                del keys[i]
+                del qtys[i]
+        elif found:
+            qtys[i] = qty
+        else:
+            keys.insert(i, key)
+            qtys.insert(i, qty)
+
+    def apply_event(self, first_id: int, last_id: int, event_time: int, bids, asks) -> int:
+        """Apply one parsed depthUpdate (levels as (price_int, qty_int) pairs).
+
+        Binance spot rule: ignore ``u <= lastUpdateId``; ``U > lastUpdateId + 1`` is a gap;
+        otherwise apply every level (``0`` deletes) and set lastUpdateId = ``u``.
+        """
+        if last_id <= self.last_update_id:
+            return STATUS_STALE
+        if first_id > self.last_update_id + 1:
+            return STATUS_GAP
+        column = self._slot(event_time // 1000)
+        self._count(column, MESSAGES, 1)
+        for price, qty in bids:
+            self._set_level(BID, price, qty, column, event_time)
+        for price, qty in asks:
+            self._set_level(ASK, price, qty, column, event_time)
+        self._drop_seen_trades(event_time)
+        self.last_update_id = last_id
+        self.last_event_time = event_time
+        if self.keys[BID] and self.keys[ASK] and self.keys[BID][-1] >= -self.keys[ASK][-1]:
+            return STATUS_CROSSED
+        return STATUS_APPLIED
+
+    def apply_json(self, raw: bytes | str) -> int:
+        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it."""
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return STATUS_PARSE_ERROR
+        if not isinstance(obj, dict):
+            return STATUS_PARSE_ERROR
+        data = obj.get("data")
+        if isinstance(data, dict):
+            obj = data
+        if obj.get("e") != "depthUpdate":
+            return STATUS_NOT_DEPTH if "e" in obj else STATUS_PARSE_ERROR
+        try:
+            first_id, last_id, event_time = int(obj["U"]), int(obj["u"]), int(obj["E"])
+            sides = []
+            for name in ("b", "a"):
+                levels = []
+                for price_text, qty_text, *_ in obj[name]:
+                    price = _parse_scaled(price_text, self.price_scale)
+                    qty = _parse_scaled(qty_text, self.qty_scale)
+                    if price is None or qty is None:
+                        full = _parse_scaled(price_text, 40), _parse_scaled(qty_text, 40)
+                        return STATUS_PARSE_ERROR if None in full else STATUS_PRECISION
+                    levels.append((price, qty))
+                sides.append(levels)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return STATUS_PARSE_ERROR
+        self.event_first_id, self.event_last_id, self.event_time = first_id, last_id, event_time
+        return self.apply_event(first_id, last_id, event_time, sides[0], sides[1])
+
+    # ------------------------------------------------------------------- reads
+    def count(self, side: int) -> int:
+        return len(self.keys[side])
+
+    def best(self, side: int) -> tuple[int, int] | None:
+        keys = self.keys[side]
+        if not keys:
+            return None
+        price = keys[-1] if side == BID else -keys[-1]
+        return price, self.qtys[side][-1]
+
+    def top(self, side: int, prices_out: np.ndarray, qtys_out: np.ndarray) -> int:
+        """Fill the OUT arrays best-first; return how many levels were written."""
+        keys, qtys = self.keys[side], self.qtys[side]
+        n = min(len(keys), len(prices_out))
+        sign = 1 if side == BID else -1
+        for j in range(n):
+            prices_out[j] = sign * keys[-1 - j]
+            qtys_out[j] = qtys[-1 - j]
+        return n
+
+    def depth_until(self, side: int, limit_price: int) -> int:
+        """Total qty of the side's levels at or better than ``limit_price``."""
+        keys, qtys = self.keys[side], self.qtys[side]
+        limit_key = limit_price if side == BID else -limit_price
+        i = bisect_left(keys, limit_key)
+        return sum(qtys[i:])
+
+    def sweep(self, side: int, notional: float, price_unit: float, qty_unit: float) -> tuple[float, float, float, int]:
+        """Walk the side best-first until ``notional`` (quote) is filled.
+
+        Returns (filled_qty, filled_notional, worst_price, levels_used); the prices are
+        real numbers (float64 is enough for a cost estimate).
+        """
+        keys, qtys = self.keys[side], self.qtys[side]
+        sign = 1 if side == BID else -1
+        filled_qty = 0.0
+        filled_notional = 0.0
+        worst = 0.0
+        used = 0
+        for j in range(len(keys) - 1, -1, -1):
+            if filled_notional >= notional:
+                break
+            price = sign * keys[j] * price_unit
+            qty = qtys[j] * qty_unit
+            take = min(qty, (notional - filled_notional) / price)
+            filled_qty += take
+            filled_notional += take * price
+            worst = price
+            used += 1
+        return filled_qty, filled_notional, worst, used
