@@ -1,0 +1,84 @@
+"""What the tools talk to: a REST client and a stream manager, for one data source.
+
+``open_backend(settings)`` starts, for ``emulator`` / ``replay:`` sources, an in-process
+``obcore.emulator.Emulator`` on 127.0.0.1 replaying the recording, and points the client
+and the stream manager at it; ``live`` uses real Binance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from obmcp.config import ServerSettings
+
+__all__ = ["Backend", "open_backend"]
+
+
+@dataclass
+class Backend:
+    """The I/O objects behind the tools (filled in by :func:`open_backend` or by tests).
+
+    Attributes
+    ----------
+    client : obcore.client.BinanceClient
+        REST client.
+    streams : obcore.streams.StreamManager or None
+        Live books; None when the live-book tools are not served.
+    max_symbols : int
+        Limit on tracked symbols (reported by orderbook_health).
+    rest_url, ws_url : str or None
+        Where the emulator listens, for ``emulator``/``replay`` sources.
+    """
+
+    client: Any = None
+    streams: Any = None
+    max_symbols: int = 20
+    rest_url: str | None = None
+    ws_url: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.asynccontextmanager
+async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> AsyncIterator[Backend]:
+    """Start the data source of ``settings`` and yield a ready :class:`Backend`; stop it on exit."""
+    from obcore.client import BinanceClient
+
+    async with contextlib.AsyncExitStack() as stack:
+        backend = Backend(max_symbols=settings.max_symbols)
+        rest_url = ws_url = None
+        if settings.source_kind in ("emulator", "replay"):
+            from obcore.emulator import Emulator
+
+            emulator = Emulator(host="127.0.0.1", port=0, ws_port=0, speed=speed, loop=True)
+            emulator.add_replay([str(path) for path in settings.source_paths])
+            await stack.enter_async_context(emulator)
+            rest_url, ws_url = emulator.rest_url, emulator.ws_url
+            backend.rest_url, backend.ws_url = rest_url, ws_url
+            backend.extras["emulator"] = emulator
+        client = BinanceClient(
+            rest_url,
+            network="mainnet",
+            api_key=settings.api_key or "",
+            api_secret=settings.api_secret or "",
+        )
+        stack.push_async_callback(client.aclose)
+        backend.client = client
+        backend.streams = await _open_streams(stack, settings, client, ws_url)
+        yield backend
+
+
+async def _open_streams(
+    stack: contextlib.AsyncExitStack, settings: ServerSettings, client: Any, ws_url: str | None
+) -> Any:
+    from obcore.streams import StreamManager
+
+    kwargs: dict[str, Any] = {"client": client, "max_symbols": settings.max_symbols}
+    if ws_url is not None:
+        kwargs["ws_url"] = ws_url
+    manager = StreamManager(**kwargs)
+    if hasattr(manager, "__aenter__"):
+        return await stack.enter_async_context(manager)
+    return manager

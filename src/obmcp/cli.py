@@ -1,0 +1,91 @@
+"""Command line: ``obmcp serve --mode stdio|http …``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from obcore.errors import InvalidInputError
+
+from obmcp.config import ServerSettings, settings_from_env
+
+__all__ = ["build_parser", "main", "run"]
+
+logger = logging.getLogger("obmcp")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (flags override HOST, PORT, OBMCP_DATA_DIR … from the environment)."""
+    parser = argparse.ArgumentParser(prog="obmcp", description="MCP server for Binance spot market data and live books")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the MCP server")
+    serve.add_argument("--mode", choices=("stdio", "http"), default="stdio")
+    serve.add_argument("--host", help="bind address for http (env HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port for http (env PORT, default 8000)")
+    serve.add_argument(
+        "--source", default="live", help="live | emulator (bundled recording) | replay:FILE[,FILE] (default live)"
+    )
+    serve.add_argument("--max-symbols", type=int, help="live books tracked at most (default 20)")
+    serve.add_argument("--data-dir", help="data directory (env OBMCP_DATA_DIR, default ~/.obmcp)")
+    serve.add_argument("--tool-names", choices=("underscore", "dotted"), help="binance_<name> (default) or binance.<name>")
+    serve.add_argument("--max-sessions", type=int, help="concurrent HTTP sessions (env OBMCP_MAX_SESSIONS, default 50)")
+    serve.add_argument(
+        "--session-idle-seconds", type=float, help="idle HTTP session expiry (env OBMCP_SESSION_IDLE_SECONDS, default 1800)"
+    )
+    serve.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return parser
+
+
+async def run(settings: ServerSettings) -> None:
+    """Open the data source and serve until stdin closes (stdio) or SIGTERM/SIGINT (http)."""
+    from obmcp.backend import open_backend
+    from obmcp.server import build_server
+
+    async with open_backend(settings) as backend:
+        mcp = build_server(settings, backend)
+        if settings.mode == "stdio":
+            await mcp.run_stdio_async()
+            return
+        from obmcp.http import build_http_app, serve_http, wait_for_signal
+
+        app = build_http_app(mcp, settings)
+
+        def announce(urls: list[str]) -> None:
+            for url in urls:
+                print(f"obmcp: serving MCP at {url}/mcp", file=sys.stderr, flush=True)
+
+        await serve_http(app, settings, wait_for_signal, on_bound=announce)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``obmcp`` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from_env(
+            mode=args.mode,
+            host=args.host,
+            port=args.port,
+            source=args.source,
+            max_symbols=args.max_symbols,
+            data_dir=args.data_dir,
+            tool_names=args.tool_names,
+            max_sessions=args.max_sessions,
+            session_idle_seconds=args.session_idle_seconds,
+        )
+    except InvalidInputError as exc:
+        print(f"obmcp: {exc}", file=sys.stderr)
+        return 2
+    try:
+        anyio.run(run, settings)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Server settings: one frozen dataclass filled from flags and the environment.
+
+Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_TOKEN``,
+``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
+``OBMCP_ALLOWED_ORIGINS``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
+environment. Secrets are kept out of ``repr`` so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from obcore.errors import InvalidInputError
+
+__all__ = [
+    "BUNDLED_RECORDING",
+    "LOOPBACK_HOSTS",
+    "ServerSettings",
+    "is_loopback",
+    "parse_source",
+    "settings_from_env",
+]
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+#: The real ETHUSDT recording shipped with the repository (see data/NOTICE.md).
+BUNDLED_RECORDING = (
+    Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240808.gz",
+    Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240809.gz",
+)
+
+_TOOL_NAME_STYLES = ("underscore", "dotted")
+_MODES = ("stdio", "http")
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` names this machine only (127.0.0.0/8, ``localhost``, ``::1``)."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def parse_source(text: str) -> tuple[str, tuple[Path, ...]]:
+    """Parse ``--source``: ``live``, ``emulator`` or ``replay:FILE[,FILE]``.
+
+    Returns
+    -------
+    tuple
+        ``(kind, paths)``; ``paths`` is empty for ``live`` and the bundled recording
+        for ``emulator``.
+    """
+    if text == "live":
+        return "live", ()
+    if text == "emulator":
+        return "emulator", BUNDLED_RECORDING
+    if text.startswith("replay:"):
+        names = [part for part in text[len("replay:") :].split(",") if part]
+        if not names:
+            raise InvalidInputError(f"--source {text!r}: replay needs at least one file, e.g. replay:a.gz,b.gz")
+        paths = tuple(Path(name).expanduser() for name in names)
+        for path in paths:
+            if not path.is_file():
+                raise InvalidInputError(f"--source {text!r}: replay file {str(path)!r} does not exist")
+        return "replay", paths
+    raise InvalidInputError(f"--source {text!r}: expected 'live', 'emulator' or 'replay:FILE[,FILE]'")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the server needs to start; validated on construction."""
+
+    mode: str = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    source: str = "live"
+    max_symbols: int = 20
+    data_dir: Path = field(default_factory=lambda: Path("~/.obmcp").expanduser())
+    tool_names: str = "underscore"
+    max_sessions: int = 50
+    session_idle_seconds: float = 30 * 60
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    token: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    api_secret: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise InvalidInputError(f"mode {self.mode!r}: expected one of {_MODES}")
+        if self.tool_names not in _TOOL_NAME_STYLES:
+            raise InvalidInputError(f"tool names {self.tool_names!r}: expected one of {_TOOL_NAME_STYLES}")
+        if not 0 <= self.port <= 65535:
+            raise InvalidInputError(f"port {self.port}: expected 0..65535")
+        if not 1 <= self.max_symbols <= 1024:
+            raise InvalidInputError(f"max symbols {self.max_symbols}: expected 1..1024")
+        if not 1 <= self.max_sessions <= 100_000:
+            raise InvalidInputError(f"max sessions {self.max_sessions}: expected 1..100000")
+        if not self.session_idle_seconds > 0:
+            raise InvalidInputError(f"session idle timeout {self.session_idle_seconds}: expected > 0 seconds")
+        parse_source(self.source)
+        # Anyone who can reach a non-loopback address could drive the server: demand a token.
+        if self.mode == "http" and not is_loopback(self.host) and not self.token:
+            raise InvalidInputError(
+                f"host {self.host!r} is not a loopback address: set OBMCP_TOKEN so every request "
+                "must carry 'Authorization: Bearer <token>'"
+            )
+
+    @property
+    def source_kind(self) -> str:
+        """``live``, ``emulator`` or ``replay``."""
+        return parse_source(self.source)[0]
+
+    @property
+    def source_paths(self) -> tuple[Path, ...]:
+        """Recording files replayed by the in-process emulator (empty for ``live``)."""
+        return parse_source(self.source)[1]
+
+    def tool_name(self, name: str) -> str:
+        """The wire name of tool ``name``: ``binance_<name>`` or ``binance.<name>``."""
+        return f"binance.{name}" if self.tool_names == "dotted" else f"binance_{name}"
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInputError(f"{key}={raw!r}: expected an integer") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInputError(f"{key}={raw!r}: expected a number of seconds") from None
+
+
+def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(key, "").split(",") if part.strip())
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
+    """Build settings from the environment, then apply non-None ``overrides`` (the flags).
+
+    Parameters
+    ----------
+    env : mapping, optional
+        Defaults to ``os.environ``.
+    **overrides
+        Field values from the command line; ``None`` means "not given".
+    """
+    env = os.environ if env is None else env
+    values: dict[str, object] = {
+        "host": env.get("HOST") or "127.0.0.1",
+        "port": _int(env, "PORT", 8000),
+        "max_sessions": _int(env, "OBMCP_MAX_SESSIONS", 50),
+        "session_idle_seconds": _float(env, "OBMCP_SESSION_IDLE_SECONDS", 30 * 60),
+        "allowed_hosts": _list(env, "OBMCP_ALLOWED_HOSTS"),
+        "allowed_origins": _list(env, "OBMCP_ALLOWED_ORIGINS"),
+        "token": env.get("OBMCP_TOKEN") or None,
+        "api_key": env.get("BINANCE_API_KEY") or None,
+        "api_secret": env.get("BINANCE_API_SECRET") or None,
+    }
+    if env.get("OBMCP_DATA_DIR"):
+        values["data_dir"] = Path(env["OBMCP_DATA_DIR"]).expanduser()
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = Path(value).expanduser() if key == "data_dir" else value
+    return ServerSettings(**values)  # type: ignore[arg-type]
