@@ -70,6 +70,12 @@ def _parse_scaled(text: str, scale: int) -> int | None:
     return value if value < 2**63 else None
 
 
+def _is_decimal(text: str) -> bool:
+    whole, _, fraction = text.partition(".")
+    digits = whole + fraction
+    return bool(digits) and digits.isdigit() and digits.isascii()
+
+
 class DepthBook:
     """One symbol's book, continuity state and per-second counters (twin)."""
 
@@ -248,8 +254,8 @@ class DepthBook:
                     price = _parse_scaled(price_text, self.price_scale)
                     qty = _parse_scaled(qty_text, self.qty_scale)
                     if price is None or qty is None:
-                        full = _parse_scaled(price_text, 40), _parse_scaled(qty_text, 40)
-                        return STATUS_PARSE_ERROR if None in full else STATUS_PRECISION
+                        valid = _is_decimal(price_text) and _is_decimal(qty_text)
+                        return STATUS_PRECISION if valid else STATUS_PARSE_ERROR
                     levels.append((price, qty))
                 sides.append(levels)
         except (KeyError, TypeError, ValueError, AttributeError):

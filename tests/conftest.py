@@ -1,0 +1,24 @@
+"""Shared test fixtures: paths to the bundled and shared real recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "binance-ethusdt-2024-08-09"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def eth_files() -> list[Path]:
+    return sorted(BUNDLED.glob("ethusdt_*.gz"))
+
+
+def shared_path(*parts: str) -> Path:
+    """A file in ../shared/data; tests that need it skip with a reason if it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared recording {path} not present on this machine")
+    return path

@@ -1,0 +1,69 @@
+"""The Book facade's reads, checked against hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+
+from obcore.book import Book
+from obcore.errors import InvalidInputError
+
+
+@pytest.fixture
+def book() -> Book:
+    book = Book(price_scale=2, qty_scale=3)
+    # bids 100.00 x1, 99.99 x2, 99.50 x4; asks 100.02 x3, 100.05 x1, 101.00 x10
+    book._kernel.load([10000, 9999, 9950], [1000, 2000, 4000], [10002, 10005, 10100], [3000, 1000, 10000], 1)
+    return book
+
+
+def test_best_mid_spread_microprice(book):
+    assert book.best_bid() == (10000, 1000)
+    assert book.best_ask() == (10002, 3000)
+    assert book.mid() == pytest.approx(100.01)
+    assert book.spread_bps() == pytest.approx(0.02 / 100.01 * 1e4)
+    # (100.00·3 + 100.02·1) / 4
+    assert book.microprice() == pytest.approx((100.00 * 3 + 100.02 * 1) / 4)
+    assert book.format_price(10002) == "100.02" and book.format_qty(1000) == "1"
+
+
+def test_top_and_imbalance(book):
+    bid_prices, bid_qtys, ask_prices, ask_qtys = book.top(2)
+    assert bid_prices.tolist() == [10000, 9999] and bid_qtys.tolist() == [1000, 2000]
+    assert ask_prices.tolist() == [10002, 10005] and ask_qtys.tolist() == [3000, 1000]
+    assert book.imbalance(2) == pytest.approx((3 - 4) / 7)
+    with pytest.raises(InvalidInputError, match="n >= 1"):
+        book.top(0)
+
+
+def test_depth_within_bps(book):
+    # mid 100.01; 5 bps -> [99.96, 100.06]
+    assert book.depth_within_bps(5) == (3000, 4000)
+    assert book.depth_within_bps(0) == (0, 0)
+    assert book.depth_within_bps(1000) == (7000, 14000)
+    with pytest.raises(InvalidInputError, match="bps"):
+        book.depth_within_bps(-1)
+
+
+def test_sweep_buy_and_sell(book):
+    result = book.sweep("buy", 400.0)
+    # 3 @ 100.02 = 300.06, then 99.94 / 100.05 of the next level
+    assert result.complete and result.levels == 2
+    assert result.filled_notional == pytest.approx(400.0)
+    assert result.worst_price == pytest.approx(100.05)
+    assert result.avg_price == pytest.approx(400.0 / (3 + 99.94 / 100.05))
+    assert result.slippage_bps > 0
+    sell = book.sweep("sell", 10_000_000.0)
+    assert not sell.complete and sell.filled_qty == pytest.approx(7.0)
+    with pytest.raises(InvalidInputError, match="side"):
+        book.sweep("hold", 1.0)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="notional"):
+        book.sweep("buy", 0)
+
+
+def test_empty_book_reads():
+    book = Book(2, 2)
+    assert book.best_bid() is None and book.mid() is None and book.microprice() is None
+    assert book.imbalance() is None and book.depth_within_bps(10) == (0, 0)
+    assert book.sweep("buy", 100).filled_qty == 0
+    with pytest.raises(InvalidInputError, match="price_scale"):
+        Book(13, 0)

@@ -1,0 +1,241 @@
+"""Every DepthBook implementation against a plain dict reference, and against each other."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+import subprocess
+import sys
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from obcore import _kernels
+from obcore._kernels import _book_py
+from obcore.counters import FIELD_NAMES, N_FIELDS
+from obcore.numbers import format_decimal, to_decimal
+
+EIGHT = Decimal("0.00000001")
+
+IMPLEMENTATIONS = _kernels.book_implementations()
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def make_book(request):
+    cls = IMPLEMENTATIONS[request.param]
+
+    def make(price_scale=2, qty_scale=4, capacity=16):
+        return cls(price_scale, qty_scale, np.zeros((N_FIELDS, 2 * capacity), dtype=np.int64))
+
+    return make
+
+
+def test_compiled_kernels_are_built_in_ci():
+    if os.environ.get("OBCORE_NO_EXTENSIONS") == "1":
+        assert _kernels.IMPLEMENTATION == "python"
+    elif os.environ.get("CI"):
+        assert _kernels.IMPLEMENTATION == "cython", "the Cython extension did not build"
+    assert "python" in IMPLEMENTATIONS
+
+
+def test_status_codes_and_field_count_agree():
+    if "cython" not in IMPLEMENTATIONS:
+        pytest.skip("compiled kernel not built (OBCORE_NO_EXTENSIONS=1)")
+    from obcore._kernels import _book
+
+    for name in dir(_book_py):
+        if name.startswith("STATUS_"):
+            assert getattr(_book, name) == getattr(_book_py, name), name
+    assert _book.N_FIELDS == _book_py.N_FIELDS == len(FIELD_NAMES)
+
+
+level = st.tuples(st.integers(1, 400), st.integers(0, 50))
+message = st.tuples(st.lists(level, max_size=12), st.lists(level, max_size=12))
+
+
+def _reference_apply(reference, side_levels):
+    for side, levels in enumerate(side_levels):
+        for price, qty in levels:
+            if qty == 0:
+                reference[side].pop(price, None)
+            else:
+                reference[side][price] = qty
+
+
+def _book_levels(book, side):
+    prices = np.zeros(book.count(side), dtype=np.int64)
+    qtys = np.zeros(book.count(side), dtype=np.int64)
+    n = book.top(side, prices, qtys)
+    return list(zip(prices[:n].tolist(), qtys[:n].tolist()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages=st.lists(message, max_size=40))
+def test_random_messages_match_dict_reference(messages):
+    for cls in IMPLEMENTATIONS.values():
+        book = cls(2, 4, np.zeros((N_FIELDS, 32), dtype=np.int64))
+        reference = [{}, {}]
+        for number, (bids, asks) in enumerate(messages, start=1):
+            # Bids below 200, asks from 200 up, so the book is never crossed.
+            bids = [(p % 200 + 1, q) for p, q in bids]
+            asks = [(p % 200 + 201, q) for p, q in asks]
+            status = book.apply_event(number, number, 1_000 * number, bids, asks)
+            assert status == _book_py.STATUS_APPLIED
+            _reference_apply(reference, (bids, asks))
+        expected_bids = sorted(reference[0].items(), reverse=True)
+        expected_asks = sorted(reference[1].items())
+        assert _book_levels(book, 0) == expected_bids
+        assert _book_levels(book, 1) == expected_asks
+        assert book.best(0) == (expected_bids[0] if expected_bids else None)
+        assert book.best(1) == (expected_asks[0] if expected_asks else None)
+
+
+def _frame(first, last, time_ms, bids, asks, envelope, spaces):
+    payload = {
+        "e": "depthUpdate",
+        "E": time_ms,
+        "s": "TESTUSDT",
+        "U": first,
+        "u": last,
+        # Binance pads to 8 decimals; the kernels must read both spellings alike.
+        "b": [[format(to_decimal(p, 2).quantize(EIGHT), "f"), format(to_decimal(q, 4).quantize(EIGHT), "f")] for p, q in bids],
+        "a": [[format_decimal(p, 2), format_decimal(q, 4)] for p, q in asks],
+    }
+    if envelope:
+        payload = {"stream": "testusdt@depth@100ms", "data": payload}
+    if spaces:
+        import json
+
+        return json.dumps(payload, indent=1).encode()
+    return orjson.dumps(payload)
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages=st.lists(message, min_size=1, max_size=25), envelope=st.booleans(), spaces=st.booleans())
+def test_apply_json_equals_apply_event_and_counters_match(messages, envelope, spaces):
+    results = []
+    for cls in IMPLEMENTATIONS.values():
+        for mode in ("json", "event"):
+            book = cls(2, 4, np.zeros((N_FIELDS, 32), dtype=np.int64))
+            for number, (bids, asks) in enumerate(messages, start=1):
+                bids = [(p % 200 + 1, q) for p, q in bids]
+                asks = [(p % 200 + 201, q) for p, q in asks]
+                if mode == "json":
+                    status = book.apply_json(_frame(number, number, 700 * number, bids, asks, envelope, spaces))
+                else:
+                    status = book.apply_event(number, number, 700 * number, bids, asks)
+                assert status == _book_py.STATUS_APPLIED
+                if number % 5 == 0:
+                    book.add_trade(150, 3, 700 * number + 1, -1)
+            results.append((_book_levels(book, 0), _book_levels(book, 1), book.ring.copy(), book.current_second))
+    first = results[0]
+    for other in results[1:]:
+        assert other[0] == first[0] and other[1] == first[1]
+        assert np.array_equal(other[2], first[2])
+        assert other[3] == first[3]
+
+
+def test_continuity_statuses(make_book):
+    book = make_book()
+    book.load([100], [5], [101], [7], 10)
+    assert book.apply_event(5, 10, 1000, [(100, 1)], []) == _book_py.STATUS_STALE
+    assert book.apply_event(13, 14, 1000, [(100, 1)], []) == _book_py.STATUS_GAP
+    assert book.apply_event(8, 12, 1000, [(100, 1)], []) == _book_py.STATUS_APPLIED  # bridge event
+    assert book.last_update_id == 12
+    assert book.apply_event(13, 13, 1000, [(101, 2)], []) == _book_py.STATUS_CROSSED
+    assert book.best(0) == (101, 2)
+
+
+def test_json_statuses(make_book):
+    book = make_book(price_scale=2, qty_scale=4)
+    book.load([], [], [], [], 0)
+    assert book.apply_json(b'{"e":"aggTrade","E":1}') == _book_py.STATUS_NOT_DEPTH
+    assert book.apply_json(b"not json") == _book_py.STATUS_PARSE_ERROR
+    assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.234","1"]],"a":[]}') == (
+        _book_py.STATUS_PRECISION
+    )
+    assert book.count(0) == 0  # nothing applied on a precision failure
+    assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.x","1"]],"a":[]}') == (
+        _book_py.STATUS_PARSE_ERROR
+    )
+    assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.23","1"]],"a":[]}') == (
+        _book_py.STATUS_APPLIED
+    )
+    assert book.best(0) == (123, 10000)
+
+
+def test_counters_classify_additions_reductions_cancellations(make_book):
+    book = make_book(price_scale=0, qty_scale=0, capacity=8)
+    book.load([100, 99], [10, 10], [101], [10], 1)
+    ring = book.ring
+    fields = {name: i for i, name in enumerate(FIELD_NAMES)}
+    # A taker sell of 4 at 100 explains 4 of the 6 removed at 100: 1 reduction, 2 cancelled.
+    book.add_trade(100, 4, 5_000, -1)
+    status = book.apply_event(2, 2, 5_010, [(100, 4), (99, 12), (98, 1)], [(101, 0), (102, 3)])
+    assert status == _book_py.STATUS_APPLIED
+    column = 5 % 8
+    row = {name: int(ring[i, column]) for name, i in fields.items()}
+    assert row["bid_updates"] == 3
+    assert row["bid_additions"] == 2 and row["bid_added_qty"] == 3
+    assert row["bid_reductions"] == 1 and row["bid_reduced_qty"] == 6
+    assert row["bid_cancellations"] == 1 and row["bid_cancelled_qty"] == 2
+    assert row["ask_reductions"] == 1 and row["ask_cancelled_qty"] == 10
+    assert row["ask_additions"] == 1
+    assert row["trades"] == 1 and row["sell_trades"] == 1 and row["sell_qty"] == 4
+    assert row["messages"] == 1
+    # The mirror column holds the same second.
+    assert np.array_equal(ring[:, column], ring[:, column + 8])
+    # Skipping seconds zeroes them: second 14 reuses column 6 after a wrap.
+    book.apply_event(3, 3, 14_000, [(97, 1)], [])
+    assert ring[fields["bid_updates"], 5] == 0  # second 13 -> column 5 was zeroed on the way
+    assert ring[fields["bid_updates"], 14 % 8] == 1
+
+
+def test_far_levels_survive(make_book):
+    book = make_book(price_scale=2, qty_scale=0)
+    bids = list(range(100_000, 100_000 - 5000, -1)) + [1]  # 5000 levels plus one far away
+    asks = list(range(100_001, 105_001)) + [10**12]
+    book.load(bids, [1] * len(bids), asks, [1] * len(asks), 1)
+    for u in range(2, 200):
+        book.apply_event(u, u, u, [(100_000 + (u % 3) - 1, u)], [(100_002 + u % 5, u)])
+    bid_levels = _book_levels(book, 0)
+    ask_levels = _book_levels(book, 1)
+    assert bid_levels[-1] == (1, 1) and ask_levels[-1] == (10**12, 1)
+
+
+def test_rescale_keeps_values(make_book):
+    book = make_book(price_scale=0, qty_scale=0)
+    book.load([100], [5], [101], [7], 1)
+    book.rescale(2, 3)
+    assert book.best(0) == (10_000, 5_000)
+    assert book.best(1) == (10_100, 7_000)
+
+
+def test_sweep_and_depth(make_book):
+    book = make_book(price_scale=0, qty_scale=0)
+    book.load([100, 99, 98], [1, 2, 3], [101, 102, 103], [1, 2, 3], 1)
+    qty, notional, worst, used = book.sweep(1, 101 + 204, 1.0, 1.0)
+    assert (qty, notional, worst, used) == (3.0, 305.0, 102.0, 2)
+    assert book.depth_until(0, 99) == 3
+    assert book.depth_until(1, 102) == 3
+    assert book.depth_until(1, 1000) == 6
+
+
+@pytest.mark.skipif(os.environ.get("OBCORE_NO_EXTENSIONS") == "1", reason="this test starts the twin-only run")
+def test_twin_only_run_passes():
+    """The kernel and session tests also pass with the twins only and Numba's JIT off."""
+    env = dict(os.environ, OBCORE_NO_EXTENSIONS="1", NUMBA_DISABLE_JIT="1")
+    here = os.path.dirname(__file__)
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            os.path.join(here, "test_kernels.py"), os.path.join(here, "test_session.py"),
+            os.path.join(here, "test_book.py"),
+        ],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
