@@ -1,0 +1,355 @@
+"""Orders, balances and fills of the emulated account, matched against the true book.
+
+- Taker fills consume the **base** liquidity (what the replay/scenario shows) best price
+  first and emit the new level quantities plus ``@trade``/``@aggTrade`` events.
+- Resting orders (GTC remainder, LIMIT_MAKER) sit in the book's ``own`` overlay, so they
+  appear in ``/depth`` and the depth stream; funds are locked (quote for a buy at its
+  price, base for a sell).
+- A resting order is filled as maker, at its own price, when the base book later trades
+  through it (best base ask <= our bid, or best base bid >= our ask); the fill is capped
+  by the base quantity on the far side up to our price.
+- Commission 0.1 %, taken from the asset received. No self-trade prevention: own resting
+  orders are never matched against own incoming orders.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from obcore.emulator.errors import ApiError
+from obcore.emulator.limits import OrderCounter
+from obcore.emulator.market import Market, format_number, server_time_ms
+
+if TYPE_CHECKING:  # pragma: no cover
+    from obcore.emulator.server import Emulator
+
+__all__ = ["COMMISSION", "Exchange", "Fill", "Order"]
+
+COMMISSION = Decimal("0.001")
+_ZERO = Decimal(0)
+_EIGHT = Decimal("0.00000001")
+
+
+@dataclass
+class Fill:
+    """One execution of one of our orders."""
+
+    trade_id: int
+    order_id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: int
+    is_buyer: bool
+    is_maker: bool
+
+
+@dataclass
+class Order:
+    """One order of the emulated account."""
+
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str | None
+    price: Decimal
+    orig_qty: Decimal
+    orig_quote_qty: Decimal
+    time: int
+    executed_qty: Decimal = _ZERO
+    cumulative_quote: Decimal = _ZERO
+    status: str = "NEW"
+    update_time: int = 0
+    working_time: int = -1
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.orig_qty - self.executed_qty
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("NEW", "PARTIALLY_FILLED")
+
+    def as_query(self) -> dict[str, Any]:
+        """GET /order shape."""
+        return {
+            "symbol": self.symbol, "orderId": self.order_id, "orderListId": -1,
+            "clientOrderId": self.client_order_id, "price": format_number(self.price),
+            "origQty": format_number(self.orig_qty), "executedQty": format_number(self.executed_qty),
+            "cummulativeQuoteQty": format_number(self.cumulative_quote), "status": self.status,
+            "timeInForce": self.time_in_force or "GTC", "type": self.type, "side": self.side,
+            "stopPrice": "0.00000000", "icebergQty": "0.00000000", "time": self.time,
+            "updateTime": self.update_time, "isWorking": self.working_time >= 0,
+            "workingTime": self.working_time, "origQuoteOrderQty": format_number(self.orig_quote_qty),
+            "selfTradePreventionMode": "NONE",
+        }
+
+    def as_result(self, transact_time: int, kind: str) -> dict[str, Any]:
+        """POST /order answer for ``newOrderRespType`` ``kind`` (ACK/RESULT/FULL)."""
+        body: dict[str, Any] = {"symbol": self.symbol, "orderId": self.order_id, "orderListId": -1,
+                                "clientOrderId": self.client_order_id, "transactTime": transact_time}
+        if kind == "ACK":
+            return body
+        body.update({
+            "price": format_number(self.price), "origQty": format_number(self.orig_qty),
+            "executedQty": format_number(self.executed_qty),
+            "origQuoteOrderQty": format_number(self.orig_quote_qty),
+            "cummulativeQuoteQty": format_number(self.cumulative_quote), "status": self.status,
+            "timeInForce": self.time_in_force or "GTC", "type": self.type, "side": self.side,
+            "workingTime": self.working_time, "selfTradePreventionMode": "NONE",
+        })
+        if kind == "FULL":
+            body["fills"] = [{"price": format_number(f.price), "qty": format_number(f.qty),
+                              "commission": format_number(f.commission), "commissionAsset": f.commission_asset,
+                              "tradeId": f.trade_id} for f in self.fills]
+        return body
+
+
+class Exchange:
+    """The emulated account: balances, orders, fills and the matcher."""
+
+    def __init__(self, emulator: Emulator, balances: dict[str, Decimal]):
+        self._emulator = emulator
+        self.free: dict[str, Decimal] = dict(balances)
+        self.locked: dict[str, Decimal] = {}
+        self.orders: dict[int, Order] = {}
+        self.open_by_symbol: dict[str, list[Order]] = {}
+        self.fills: list[Fill] = []
+        self._order_ids = itertools.count(1)
+        self.order_counter = OrderCounter()
+        self.update_time = 0
+        self._in_on_depth = False
+
+    # ---------------------------------------------------------------- helpers
+    def _add(self, asset: str, amount: Decimal) -> None:
+        self.free[asset] = self.free.get(asset, _ZERO) + amount
+
+    def _lock(self, asset: str, amount: Decimal) -> None:
+        self.free[asset] = self.free.get(asset, _ZERO) - amount
+        self.locked[asset] = self.locked.get(asset, _ZERO) + amount
+
+    def _unlock(self, asset: str, amount: Decimal) -> None:
+        self.locked[asset] = self.locked.get(asset, _ZERO) - amount
+        self.free[asset] = self.free.get(asset, _ZERO) + amount
+
+    def balances(self) -> list[dict[str, str]]:
+        assets = sorted(set(self.free) | set(self.locked))
+        return [{"asset": a, "free": format_number(self.free.get(a, _ZERO)),
+                 "locked": format_number(self.locked.get(a, _ZERO))} for a in assets]
+
+    def find(self, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
+        if order_id is not None:
+            order = self.orders.get(order_id)
+            return order if order is not None and order.symbol == symbol else None
+        for order in reversed(list(self.orders.values())):
+            if order.symbol == symbol and order.client_order_id == client_id:
+                return order
+        return None
+
+    # -------------------------------------------------------------- matching
+    def _book_walk(self, market: Market, side: str, limit_price: Decimal | None) -> list[tuple[Decimal, Decimal]]:
+        """Base levels an incoming ``side`` order may take, best first, within ``limit_price``."""
+        if side == "BUY":
+            levels = sorted(market.base_asks.items())
+            return [(p, q) for p, q in levels if limit_price is None or p <= limit_price]
+        levels = sorted(market.base_bids.items(), reverse=True)
+        return [(p, q) for p, q in levels if limit_price is None or p >= limit_price]
+
+    def plan(self, market: Market, side: str, limit_price: Decimal | None, qty: Decimal | None,
+             quote_qty: Decimal | None) -> list[tuple[Decimal, Decimal]]:
+        """Fills ``[(price, qty)]`` an order would get now (taking only, no side effects)."""
+        step = market.rules.step_size
+        out: list[tuple[Decimal, Decimal]] = []
+        remaining_qty = qty
+        remaining_quote = quote_qty
+        for price, available in self._book_walk(market, side, limit_price):
+            if remaining_qty is not None:
+                take = min(available, remaining_qty)
+            else:
+                affordable = (remaining_quote / price).quantize(step, rounding=ROUND_DOWN)  # type: ignore[operator]
+                take = min(available, affordable)
+            if take <= 0:
+                break
+            out.append((price, take))
+            if remaining_qty is not None:
+                remaining_qty -= take
+                if remaining_qty <= 0:
+                    break
+            else:
+                remaining_quote -= take * price  # type: ignore[operator]
+                if remaining_quote <= 0:
+                    break
+        return out
+
+    def _record_fill(self, order: Order, market: Market, price: Decimal, qty: Decimal, maker: bool,
+                     now: int, from_locked: bool) -> None:
+        rules = market.rules
+        quote = price * qty
+        if order.side == "BUY":
+            commission = (qty * COMMISSION).quantize(_EIGHT)
+            if from_locked:
+                self.locked[rules.quote_asset] = self.locked.get(rules.quote_asset, _ZERO) - quote
+            else:
+                self._add(rules.quote_asset, -quote)
+            self._add(rules.base_asset, qty - commission)
+            asset = rules.base_asset
+        else:
+            commission = (quote * COMMISSION).quantize(_EIGHT)
+            if from_locked:
+                self.locked[rules.base_asset] = self.locked.get(rules.base_asset, _ZERO) - qty
+            else:
+                self._add(rules.base_asset, -qty)
+            self._add(rules.quote_asset, quote - commission)
+            asset = rules.quote_asset
+        # The taker's side decides "m": buyer is maker when the incoming order sells.
+        buyer_is_maker = (order.side == "BUY") == maker
+        trade = market.add_trade(price, qty, buyer_is_maker, trade_time=now)
+        fill = Fill(trade.id, order.order_id, order.symbol, price, qty, commission, asset, now,
+                    order.side == "BUY", maker)
+        order.fills.append(fill)
+        self.fills.append(fill)
+        order.executed_qty += qty
+        order.cumulative_quote += quote
+        order.update_time = now
+        self.update_time = now
+
+    def execute(self, market: Market, order: Order, limit_price: Decimal | None, quote_qty: Decimal | None,
+                tif: str | None) -> None:
+        """Run a validated new order: take liquidity, then rest/expire the remainder."""
+        now = order.time
+        qty = None if quote_qty is not None else order.orig_qty
+        plan = self.plan(market, order.side, limit_price, qty, quote_qty)
+        filled = sum((q for _, q in plan), _ZERO)
+        if tif == "FOK" and filled < order.orig_qty:
+            order.status = "EXPIRED"
+            order.update_time = now
+            return
+        changes = []
+        book = market.base_asks if order.side == "BUY" else market.base_bids
+        for price, take in plan:
+            self._record_fill(order, market, price, take, False, now, False)
+            changes.append((price, book.get(price, _ZERO) - take))
+        if changes:
+            if order.side == "BUY":
+                market.apply_changes((), changes)
+            else:
+                market.apply_changes(changes, ())
+        if order.type == "MARKET":
+            if quote_qty is not None:
+                order.orig_qty = order.executed_qty
+            order.status = "FILLED" if order.remaining <= 0 and order.executed_qty > 0 else "EXPIRED"
+            if quote_qty is not None and order.executed_qty > 0:
+                # quoteOrderQty orders are FILLED when the rest is below one step.
+                order.status = "FILLED"
+            return
+        if order.remaining <= 0:
+            order.status = "FILLED"
+            return
+        if tif == "IOC":
+            order.status = "EXPIRED"
+            return
+        order.status = "PARTIALLY_FILLED" if order.executed_qty > 0 else "NEW"
+        self._rest(market, order)
+
+    def _rest(self, market: Market, order: Order) -> None:
+        rules = market.rules
+        if order.side == "BUY":
+            self._lock(rules.quote_asset, order.price * order.remaining)
+            own, side = market.own_bids, "bid"
+        else:
+            self._lock(rules.base_asset, order.remaining)
+            own, side = market.own_asks, "ask"
+        own[order.price] = own.get(order.price, _ZERO) + order.remaining
+        self.open_by_symbol.setdefault(order.symbol, []).append(order)
+        market.apply_changes((), (), own_changed=[(side, order.price)])
+
+    def _unrest(self, market: Market, order: Order, qty: Decimal) -> str:
+        own, side = (market.own_bids, "bid") if order.side == "BUY" else (market.own_asks, "ask")
+        left = own.get(order.price, _ZERO) - qty
+        if left > 0:
+            own[order.price] = left
+        else:
+            own.pop(order.price, None)
+        return side
+
+    def cancel(self, market: Market, order: Order) -> None:
+        """Cancel an open order: unlock its funds, take it out of the book."""
+        rules = market.rules
+        remaining = order.remaining
+        if order.side == "BUY":
+            self._unlock(rules.quote_asset, order.price * remaining)
+        else:
+            self._unlock(rules.base_asset, remaining)
+        side = self._unrest(market, order, remaining)
+        order.status = "CANCELED"
+        order.update_time = server_time_ms()
+        self.open_by_symbol[order.symbol].remove(order)
+        market.apply_changes((), (), own_changed=[(side, order.price)])
+
+    def on_depth(self, market: Market) -> None:
+        """Fill our resting orders the base book has traded through (maker fills)."""
+        if self._in_on_depth:
+            return
+        open_orders = self.open_by_symbol.get(market.symbol)
+        if not open_orders:
+            return
+        self._in_on_depth = True
+        try:
+            touched: list[tuple[str, Decimal]] = []
+            now = server_time_ms()
+            for order in list(open_orders):
+                if order.side == "BUY":
+                    crossing = sum((q for p, q in market.base_asks.items() if p <= order.price), _ZERO)
+                else:
+                    crossing = sum((q for p, q in market.base_bids.items() if p >= order.price), _ZERO)
+                take = min(crossing, order.remaining)
+                if take <= 0:
+                    continue
+                self._record_fill(order, market, order.price, take, True, now, True)
+                touched.append((self._unrest(market, order, take), order.price))
+                if order.remaining <= 0:
+                    order.status = "FILLED"
+                    open_orders.remove(order)
+                else:
+                    order.status = "PARTIALLY_FILLED"
+            if touched:
+                market.apply_changes((), (), own_changed=touched)
+        finally:
+            self._in_on_depth = False
+
+    def new_order_id(self) -> int:
+        return next(self._order_ids)
+
+    @staticmethod
+    def new_client_order_id() -> str:
+        return "emu" + secrets.token_hex(10)
+
+    def open_client_ids(self, symbol: str) -> set[str]:
+        return {o.client_order_id for o in self.open_by_symbol.get(symbol, [])}
+
+    def reference_price(self, market: Market) -> Decimal | None:
+        """Price used for MARKET notional checks: 5-min average, else last trade, else mid."""
+        since = server_time_ms() - 300_000
+        rows = [t for t in market.trades if t.time >= since]
+        volume = sum((t.qty for t in rows), _ZERO)
+        if volume:
+            return sum((t.qty * t.price for t in rows), _ZERO) / volume
+        if market.trades:
+            return market.trades[-1].price
+        bid, ask = market.best("bid"), market.best("ask")
+        if bid and ask:
+            return (bid[0] + ask[0]) / 2
+        return None
+
+    def check_funds(self, asset: str, needed: Decimal) -> None:
+        if self.free.get(asset, _ZERO) < needed:
+            raise ApiError(400, -2010, "Account has insufficient balance for requested action.")
