@@ -281,9 +281,8 @@ def _report_bound(config: Any, on_bound: Callable[[list[str]], None]) -> None:
     for sock in sockets.insecure_sockets:
         host, port = sock.getsockname()[:2]
         urls.append(f"http://{host if ':' not in host else f'[{host}]'}:{port}")
-    # Hypercorn accepts already-bound sockets via fd:// binds.
-    config.bind = [f"fd://{sock.fileno()}" for sock in sockets.insecure_sockets]
-    config._obmcp_sockets = sockets  # keep them alive (and open) while serving
+    # Hypercorn accepts already-bound sockets via fd:// binds; it takes ownership of the fd.
+    config.bind = [f"fd://{sock.detach()}" for sock in sockets.insecure_sockets]
     on_bound(urls)
 
 
