@@ -75,10 +75,5 @@ async def _open_streams(
 ) -> Any:
     from obcore.streams import StreamManager
 
-    kwargs: dict[str, Any] = {"client": client, "max_symbols": settings.max_symbols}
-    if ws_url is not None:
-        kwargs["ws_url"] = ws_url
-    manager = StreamManager(**kwargs)
-    if hasattr(manager, "__aenter__"):
-        return await stack.enter_async_context(manager)
-    return manager
+    manager = StreamManager(client, ws_url=ws_url, max_symbols=settings.max_symbols)
+    return await stack.enter_async_context(manager)

@@ -105,8 +105,9 @@ def _check_wait(wait_seconds: float) -> float:
     return float(wait_seconds)
 
 
-def find_walls(prices: np.ndarray, qtys: np.ndarray, side: str, book: Any) -> list[Wall]:
-    """Levels of one side (best first) larger than ``WALL_FACTOR`` × the median of its top 100."""
+def find_walls(prices: np.ndarray, qtys: np.ndarray, side: str, book: Any, limit: int = 5) -> list[Wall]:
+    """The ``limit`` largest levels of one side (best first) above ``WALL_FACTOR`` × the median
+    of its top 100, largest first."""
     window = qtys[:WALL_WINDOW]
     if len(window) < 3:
         return []
@@ -114,6 +115,7 @@ def find_walls(prices: np.ndarray, qtys: np.ndarray, side: str, book: Any) -> li
     if median <= 0:
         return []
     hits = np.nonzero(window > WALL_FACTOR * median)[0]
+    hits = hits[np.argsort(-window[hits], kind="stable")][:limit]
     return [
         Wall(
             side=side,
@@ -239,12 +241,13 @@ async def orderbook_l2(manager: Any, symbol: str, *, depth: int = 20, wait_secon
 def _symbol_health(symbol: str, session: Any, now_ms: int) -> SymbolHealth:
     quality = data_quality(session, now_ms)
     state = quality.sync_state
+    detail = getattr(session, "reason", None)
     if quality.ok:
         status, reason = "ok", None
     elif state in ("SYNCING", "RESYNCING") or (quality.book_age_ms or 0) > STALE_AFTER_MS:
-        status, reason = "degraded", "; ".join(quality.warnings)
+        status, reason = "degraded", "; ".join(filter(None, [*quality.warnings, detail]))
     else:
-        status, reason = "error", "; ".join(quality.warnings)
+        status, reason = "error", "; ".join(filter(None, [*quality.warnings, detail]))
     if state == "STALE":
         status = "error"
     return SymbolHealth(
@@ -263,20 +266,17 @@ _RANK = {"ok": 0, "degraded": 1, "error": 2}
 
 
 def _tracked_sessions(manager: Any) -> dict[str, Any]:
-    sessions = getattr(manager, "sessions", None)
-    if callable(sessions):
-        sessions = sessions()
-    return dict(sessions or {})
+    symbols = manager.symbols  # a property of StreamManager
+    return {symbol: manager.session(symbol) for symbol in symbols if manager.session(symbol) is not None}
 
 
-def _stream_connected(manager: Any) -> bool | None:
-    report = manager.health()
-    if isinstance(report, dict):
-        for key in ("stream_connected", "connected"):
-            if key in report:
-                return bool(report[key])
-    value = getattr(report, "connected", getattr(report, "stream_connected", None))
-    return None if value is None else bool(value)
+def _stream_connected(report: dict[str, Any], symbol: str | None) -> bool | None:
+    """Whether the stream(s) carrying ``symbol`` (or every connection) are up; None if none exist."""
+    if symbol is not None:
+        entry = report.get("symbols", {}).get(symbol)
+        return None if entry is None else bool(entry.get("connected"))
+    connections = report.get("connections", [])
+    return all(bool(c.get("connected")) for c in connections) if connections else None
 
 
 async def orderbook_health(manager: Any, symbol: str | None = None, *, max_symbols: int | None = None) -> BookHealth:
@@ -293,7 +293,8 @@ async def orderbook_health(manager: Any, symbol: str | None = None, *, max_symbo
         return BookHealth(status="error", symbols_tracked=[], symbols=[], reason="no stream manager: live books are off")
     now_ms = _now_ms()
     sessions = _tracked_sessions(manager)
-    connected = _stream_connected(manager)
+    report = manager.health()
+    connected = _stream_connected(report, symbol)
     if symbol is not None:
         if symbol not in sessions:
             return BookHealth(
@@ -306,6 +307,10 @@ async def orderbook_health(manager: Any, symbol: str | None = None, *, max_symbo
             )
         sessions = {symbol: sessions[symbol]}
     reports = [_symbol_health(name, session, now_ms) for name, session in sorted(sessions.items())]
+    for r in reports:
+        if report.get("symbols", {}).get(r.symbol, {}).get("connected") is False:
+            r.status = "error"
+            r.reason = "; ".join(filter(None, ["stream disconnected", r.reason]))
     status = max((r.status for r in reports), key=_RANK.__getitem__, default="ok")
     reasons = [f"{r.symbol}: {r.reason}" for r in reports if r.reason]
     if connected is False and reports:

@@ -65,8 +65,17 @@ class FakeStreams:
     async def wait_live(self, symbol: str, timeout: float) -> None:
         await anyio.sleep(0)
 
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.sessions)
+
+    def session(self, symbol: str) -> Any:
+        return self.sessions.get(symbol)
+
     def health(self) -> dict[str, Any]:
-        return {"connected": self.connected, "symbols": {s: x.status() for s, x in self.sessions.items()}}
+        symbols = {s: {"state": x.state.value, "connected": self.connected} for s, x in self.sessions.items()}
+        connections = [{"connected": self.connected}] if self.sessions else []
+        return {"symbols": symbols, "connections": connections, "max_symbols": self.max_symbols}
 
 
 def free_port() -> int:
