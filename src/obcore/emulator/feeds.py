@@ -97,8 +97,13 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+_CACHE: dict[tuple[tuple[str, int, int], ...], dict[str, ReplayTrack]] = {}
+
+
 def load_tracks(paths: Iterable[str | Path]) -> dict[str, ReplayTrack]:
-    """Read recordings into one :class:`ReplayTrack` per symbol.
+    """Read recordings into one :class:`ReplayTrack` per symbol (cached per file set).
+
+    Tracks are never mutated after loading, so emulators in one process share them.
 
     Parameters
     ----------
@@ -110,11 +115,22 @@ def load_tracks(paths: Iterable[str | Path]) -> dict[str, ReplayTrack]:
     dict
         Upper-case symbol -> track. Symbols with no depth diffs are left out.
     """
+    files = _expand(paths)
+    key = tuple((str(f.resolve()), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    tracks = _load(files)
+    _CACHE[key] = tracks
+    return tracks
+
+
+def _load(files: list[Path]) -> dict[str, ReplayTrack]:
     snapshots: dict[str, dict] = {}
     raw: dict[str, list] = {}
     has_trade: set[str] = set()
     has_agg: set[str] = set()
-    for message in merge_by_time(_expand(paths)):
+    for message in merge_by_time(files):
         symbol = message.symbol
         if not symbol:
             continue
@@ -182,7 +198,7 @@ def _reset_changes(current: dict[Decimal, Decimal], start: Levels) -> list[tuple
 
 
 async def run_replay(track: ReplayTrack, market: Market, *, speed: float, loop: bool,
-                     trades_have_agg: bool = False) -> None:
+                     gate: asyncio.Event | None = None) -> None:
     """Play ``track`` into ``market`` at ``speed`` × real time (forever when ``loop``)."""
     if speed <= 0:
         raise InvalidInputError(f"speed must be > 0, got {speed!r}")
@@ -197,6 +213,8 @@ async def run_replay(track: ReplayTrack, market: Market, *, speed: float, loop: 
         index = 0
         count = len(steps)
         while index < count:
+            if gate is not None and not gate.is_set():
+                await gate.wait()
             now = event_loop.time()
             due_ns = first_ns + int((now - started) * speed * 1e9)
             if steps[index].time_ns > due_ns:

@@ -75,6 +75,8 @@ class Emulator:
         self._rest_shutdown: asyncio.Event | None = None
         self._running = False
         self.rest_port = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
 
     # ------------------------------------------------------------- properties
     @property
@@ -177,10 +179,18 @@ class Emulator:
         scenario.prime(market)
         self._scenarios.append((scenario, market))
         if self._running:
-            self._tasks.append(asyncio.create_task(scenario.run(market, self.speed)))
+            self._tasks.append(asyncio.create_task(scenario.run(market, self.speed, self.gate)))
 
     async def _run_replay(self, track: ReplayTrack, market: Market) -> None:
-        await run_replay(track, market, speed=self.speed, loop=self.loop)
+        await run_replay(track, market, speed=self.speed, loop=self.loop, gate=self.gate)
+
+    def pause(self) -> None:
+        """Freeze every replay and scenario (nothing new is generated until ``resume``)."""
+        self.gate.clear()
+
+    def resume(self) -> None:
+        """Continue feeds after ``pause`` (a replay catches up with its timeline in a burst)."""
+        self.gate.set()
 
     def true_book(self, symbol: str) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
         """``(last_update_id, bids, asks)`` of the emulated book, best first, 8-decimal strings."""
@@ -197,7 +207,7 @@ class Emulator:
         for track, market in self._replays:
             self._tasks.append(asyncio.create_task(self._run_replay(track, market)))
         for scenario, market in self._scenarios:
-            self._tasks.append(asyncio.create_task(scenario.run(market, self.speed)))
+            self._tasks.append(asyncio.create_task(scenario.run(market, self.speed, self.gate)))
         self._tasks.append(asyncio.create_task(self._tick_depth_1000ms()))
         self._tasks.append(asyncio.create_task(self._tick_partial_depth()))
 
