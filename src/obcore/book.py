@@ -13,14 +13,48 @@ from typing import Literal
 import numpy as np
 
 from obcore._kernels import DepthBook as _DepthBook
+from obcore._kernels import _book_py as _codes
 from obcore.counters import SecondCounters
 from obcore.errors import InvalidInputError
 from obcore.numbers import MAX_SCALE, format_decimal
 
-__all__ = ["BID", "ASK", "Book", "SweepResult"]
+__all__ = ["APPLIED", "ASK", "BID", "Book", "CROSSED", "DepthBatch", "GAP", "NOT_RUN", "STALE", "SweepResult"]
 
 BID = 0
 ASK = 1
+APPLIED = _codes.STATUS_APPLIED
+STALE = _codes.STATUS_STALE
+GAP = _codes.STATUS_GAP
+CROSSED = _codes.STATUS_CROSSED
+NOT_RUN = -1
+
+
+@dataclass(frozen=True, slots=True)
+class DepthBatch:
+    """Many depth events as arrays, for :meth:`Book.apply_batch`.
+
+    ``ids``: int64 (m, 3) rows of (U, u, E); ``offsets``: int64 (m + 1,), event k's
+    levels are rows ``offsets[k]:offsets[k+1]`` of ``levels``: int64 (L, 3) rows of
+    (side, price, qty).
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    levels: np.ndarray
+
+    @classmethod
+    def from_events(cls, events: list[tuple[int, int, int, np.ndarray]]) -> DepthBatch:
+        """Build a batch from (U, u, E, levels (n, 3)) tuples."""
+        ids = np.array([event[:3] for event in events], dtype=np.int64).reshape(-1, 3)
+        sizes = [len(event[3]) for event in events]
+        offsets = np.zeros(len(events) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        levels = (
+            np.ascontiguousarray(np.concatenate([event[3] for event in events]), dtype=np.int64)
+            if events
+            else np.zeros((0, 3), dtype=np.int64)
+        )
+        return cls(ids, offsets, levels.reshape(-1, 3))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +115,42 @@ class Book:
     @property
     def ask_count(self) -> int:
         return int(self._kernel.count(ASK))
+
+    # --------------------------------------------------------------- writes
+    def apply(self, first_id: int, last_id: int, time_ms: int, levels: np.ndarray) -> int:
+        """Apply one depth event with Binance's continuity rule; returns a status code.
+
+        Parameters
+        ----------
+        first_id, last_id : int
+            The event's ``U`` and ``u``.
+        time_ms : int
+            Exchange event time ``E`` (ms); selects the counters' second.
+        levels : ndarray of int64, shape (n, 3), C-contiguous
+            Rows of (side: 0 bid / 1 ask, price, qty) in scaled integers; qty 0 deletes.
+
+        Returns
+        -------
+        int
+            ``APPLIED``, ``STALE`` (u <= last update id; ignored), ``GAP`` (events missed;
+            nothing applied) or ``CROSSED`` (applied, and best bid >= best ask).
+        """
+        return self._kernel.apply_levels(first_id, last_id, time_ms, levels)
+
+    def apply_batch(self, batch: DepthBatch, top_n: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        """Apply many events in one call, reading the top ``top_n`` levels after each.
+
+        Returns ``(statuses, tops)``: int8 (m,) and int64 (m, 4, top_n) holding bid
+        prices, bid qtys, ask prices, ask qtys best first (zero padded). Stops after the
+        first GAP or CROSSED event; later rows are left zero with status ``NOT_RUN``.
+        """
+        if top_n < 1:
+            raise InvalidInputError(f"top_n must be >= 1, got {top_n}")
+        m = len(batch.ids)
+        tops = np.zeros((m, 4, top_n), dtype=np.int64)
+        statuses = np.full(m, NOT_RUN, dtype=np.int8)
+        self._kernel.apply_batch(batch.ids, batch.offsets, batch.levels, tops, statuses)
+        return statuses, tops
 
     # ---------------------------------------------------------------- reads
     def best_bid(self) -> tuple[int, int] | None:

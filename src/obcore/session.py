@@ -85,10 +85,10 @@ class BookSession:
         self._buffer: deque[dict[str, Any]] = deque()
         self._max_buffer = max_buffer
         self._has_snapshot = False
-        self.state = SyncState.SYNCING
-        self.last_event_time_ms = 0
-        self.events_applied = 0
-        self.events_ignored = 0  # duplicates and events older than the book
+        self._state = SyncState.SYNCING
+        # True while LIVE on a loaded snapshot: frames then go straight to the kernel.
+        self._fast = False
+        self._apply_json = self._kernel.apply_json
         self.gap_count = 0
         self.resync_count = 0
         self.stale_snapshot_count = 0
@@ -97,6 +97,30 @@ class BookSession:
         self.reason = "waiting for the first snapshot"
 
     # --------------------------------------------------------------- status
+    @property
+    def state(self) -> SyncState:
+        return self._state
+
+    @state.setter
+    def state(self, value: SyncState) -> None:
+        self._state = value
+        self._fast = value is SyncState.LIVE and self._has_snapshot
+
+    @property
+    def events_applied(self) -> int:
+        """Depth events applied since the session started (across resyncs)."""
+        return int(self._kernel.events_applied)
+
+    @property
+    def events_ignored(self) -> int:
+        """Duplicates and events older than the book (``u <= lastUpdateId``)."""
+        return int(self._kernel.events_stale)
+
+    @property
+    def last_event_time_ms(self) -> int:
+        """Exchange time (``E``) of the last applied depth event, 0 before any."""
+        return int(self._kernel.last_event_time)
+
     @property
     def price_scale(self) -> int:
         return self.book.price_scale
@@ -165,10 +189,9 @@ class BookSession:
         Returns True when it was a depth event applied to a synced book. The depth path
         parses the bytes in the compiled kernel without building Python objects.
         """
-        if self._has_snapshot and self.is_synced:
-            status = self._kernel.apply_json(raw)
+        if self._fast:
+            status = self._apply_json(raw)
             if status == _status.STATUS_APPLIED:
-                self._applied(self._kernel.event_time)
                 return True
             if status in (_status.STATUS_STALE, _status.STATUS_GAP, _status.STATUS_CROSSED):
                 return self._after_apply(
@@ -183,6 +206,35 @@ class BookSession:
             raise InvalidInputError(f"{self.symbol}: frame is not a JSON object: {str(obj)[:80]!r}")
         data = obj.get("data")
         return self.receive(data if isinstance(data, dict) else obj)
+
+    def receive_frames(self, frames: list[bytes | str]) -> int:
+        """Feed a list of raw frames in order; returns how many depth events were applied.
+
+        The batch form of :meth:`receive_frame`: while the book is live, runs of depth
+        frames are applied by the kernel without returning to Python per frame.
+        """
+        applied = 0
+        i, n = 0, len(frames)
+        while i < n:
+            if not self._fast:
+                applied += self.receive_frame(frames[i])
+                i += 1
+                continue
+            before = self.events_applied
+            i, status, _ = self._kernel.apply_json_batch(frames, i)
+            applied += self.events_applied - before
+            if status in (_status.STATUS_GAP, _status.STATUS_CROSSED):
+                kernel = self._kernel
+                self._after_apply(status, kernel.event_first_id, kernel.event_last_id, kernel.event_time, None)
+                applied -= status == _status.STATUS_CROSSED  # counted by the kernel, not live
+            elif status not in (_status.STATUS_APPLIED, _status.STATUS_STALE):
+                # A trade, a finer number or something unexpected: the general path.
+                self._fast = False
+                try:
+                    applied += self.receive_frame(frames[i - 1])
+                finally:
+                    self._fast = self._state is SyncState.LIVE and self._has_snapshot
+        return applied
 
     def receive(self, payload: dict[str, Any]) -> bool:
         """Feed one parsed stream payload; returns True for a depth event applied live."""
@@ -214,6 +266,7 @@ class BookSession:
             last_update_id,
         )
         self._has_snapshot = True
+        self._fast = False
         if self.state is not SyncState.RESYNCING:
             self.state = SyncState.SYNCING
         self.reason = f"snapshot {last_update_id} loaded; bridging"
@@ -246,20 +299,20 @@ class BookSession:
             asks = self._parse_levels(ask_levels)
         status = self._kernel.apply_event(first_id, last_id, event_time, bids, asks)
         if status == _status.STATUS_APPLIED:
-            self._applied(event_time)
+            self._applied()
             return True
         return self._after_apply(status, first_id, last_id, event_time, payload)
 
     def _after_apply(self, status: int, first_id: int, last_id: int, event_time: int, payload: dict | None) -> bool:
         if status == _status.STATUS_STALE:
-            self.events_ignored += 1
-            return False
+            return False  # counted by the kernel
         if status == _status.STATUS_GAP:
             expected = self.last_update_id + 1
             if not self.is_synced:
                 # Bridge failed: the snapshot is older than the events we hold.
                 self.stale_snapshot_count += 1
                 self._has_snapshot = False
+                self._fast = False
                 self.reason = f"snapshot {self.last_update_id} too old for event U={first_id}; refetching"
             else:
                 self.gap_count += 1
@@ -268,7 +321,6 @@ class BookSession:
             return False
         if status == _status.STATUS_CROSSED:
             self.crossed_count += 1
-            self._applied(event_time)
             self._resync(f"crossed book after event u={last_id}", count_gap=False)
             return False
         raise InvalidInputError(f"{self.symbol}: unexpected kernel status {status}")  # pragma: no cover
@@ -287,9 +339,7 @@ class BookSession:
             "a": [],
         }
 
-    def _applied(self, event_time: int) -> None:
-        self.events_applied += 1
-        self.last_event_time_ms = event_time
+    def _applied(self) -> None:
         if self.state is not SyncState.LIVE:
             self.state = SyncState.LIVE
             self.reason = "in sync"
@@ -298,8 +348,8 @@ class BookSession:
         if count_gap:
             self.gap_count += 1
         self.resync_count += 1
-        self.state = SyncState.RESYNCING
         self._has_snapshot = False
+        self.state = SyncState.RESYNCING
         self._buffer.clear()
         self.reason = reason
 

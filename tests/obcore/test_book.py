@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from obcore.book import Book
@@ -67,3 +68,35 @@ def test_empty_book_reads():
     assert book.sweep("buy", 100).filled_qty == 0
     with pytest.raises(InvalidInputError, match="price_scale"):
         Book(13, 0)
+
+
+def test_apply_and_apply_batch_agree_with_per_event_reads():
+    from obcore.book import APPLIED, GAP, NOT_RUN, DepthBatch
+
+    rng = np.random.default_rng(7)
+    events = []
+    for u in range(2, 60):
+        n = int(rng.integers(1, 15))
+        sides = rng.integers(0, 2, n)
+        prices = np.where(sides == 0, rng.integers(9_900, 10_000, n), rng.integers(10_001, 10_100, n))
+        qtys = rng.integers(0, 5, n)
+        events.append((u, u, 1_000 * u, np.ascontiguousarray(np.stack([sides, prices, qtys], axis=1), dtype=np.int64)))
+    one, many = Book(2, 0), Book(2, 0)
+    for book in (one, many):
+        book._kernel.load([9_950], [1], [10_050], [1], 1)
+    expected = []
+    for u, last, time_ms, levels in events:
+        assert one.apply(u, last, time_ms, levels) == APPLIED
+        bids, bid_qtys, asks, ask_qtys = one.top(5)
+        row = np.zeros((4, 5), dtype=np.int64)
+        for i, values in enumerate((bids, bid_qtys, asks, ask_qtys)):
+            row[i, : len(values)] = values
+        expected.append(row)
+    statuses, tops = many.apply_batch(DepthBatch.from_events(events), top_n=5)
+    assert (statuses == APPLIED).all()
+    assert np.array_equal(tops, np.array(expected))
+    assert np.array_equal(one.counters.data, many.counters.data)
+    # A gap stops the batch; the rest is reported as not run.
+    gap_events = [(60, 60, 60_000, events[0][3]), (70, 70, 70_000, events[0][3]), (71, 71, 71_000, events[0][3])]
+    statuses, _ = many.apply_batch(DepthBatch.from_events(gap_events))
+    assert statuses.tolist() == [APPLIED, GAP, NOT_RUN]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
 import pytest
 
@@ -196,3 +197,30 @@ def test_counter_window_is_a_contiguous_view(feed):
     assert window[FIELD_NAMES.index("messages")].tolist() == [2, 1, 1, 1, 1]
     future = session.counters.window(1_700_000_006, 3)  # seconds not yet seen read as zero
     assert future[FIELD_NAMES.index("messages")].tolist() == [1, 0, 0]
+
+
+def test_receive_frames_matches_frame_by_frame(eth_files):
+    from obcore.recording import read_messages
+
+    messages = [m for m in read_messages(eth_files[:1]) if m.kind in ("depth", "snapshot", "trade")]
+    snapshot_at = next(i for i, m in enumerate(messages) if m.kind == "snapshot")
+    one, batch = BookSession("ETHUSDT"), BookSession("ETHUSDT")
+    frames = []
+    for message in messages:
+        if message.kind == "snapshot":
+            continue
+        frames.append(orjson.dumps({"stream": message.stream, "data": message.payload}))
+    # Both see the first diffs, the snapshot, then everything else.
+    head = sum(1 for m in messages[:snapshot_at] if m.kind != "snapshot")
+    for session in (one, batch):
+        for frame in frames[:head]:
+            session.receive_frame(frame)
+        session.receive_snapshot(messages[snapshot_at].payload)
+    applied_one = sum(one.receive_frame(frame) for frame in frames[head:])
+    applied_batch = batch.receive_frames(frames[head:])
+    assert applied_one == applied_batch > 3000
+    assert one.last_update_id == batch.last_update_id
+    for a, b in zip(one.book.top(100), batch.book.top(100)):
+        assert np.array_equal(a, b)
+    assert np.array_equal(one.counters.data, batch.counters.data)
+    assert len(one.trades) == len(batch.trades) > 1000

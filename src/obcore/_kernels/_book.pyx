@@ -220,6 +220,7 @@ cdef class DepthBook:
     cdef public int price_scale, qty_scale
     cdef public int64_t current_second, last_update_id, last_event_time
     cdef public int64_t event_first_id, event_last_id, event_time
+    cdef public int64_t events_applied, events_stale
     cdef int64_t pend_price[MAX_PENDING]
     cdef int64_t pend_qty[MAX_PENDING]
     cdef int64_t pend_time[MAX_PENDING]
@@ -250,6 +251,8 @@ cdef class DepthBook:
         self.event_first_id = 0
         self.event_last_id = 0
         self.event_time = 0
+        self.events_applied = 0
+        self.events_stale = 0
         side_reserve(&self.sides[0], 1024)
         side_reserve(&self.sides[1], 1024)
         self._reserve_scratch(256)
@@ -436,28 +439,90 @@ cdef class DepthBook:
             book.n += 1
         return 0
 
+    cdef inline int _check(self, int64_t first_id, int64_t last_id) noexcept:
+        # Binance spot: ignore u <= bookId; U > bookId + 1 means events were missed.
+        if last_id <= self.last_update_id:
+            self.events_stale += 1
+            return S_STALE
+        if first_id > self.last_update_id + 1:
+            return S_GAP
+        return S_APPLIED
+
+    cdef inline int _finish(self, int64_t last_id, int64_t event_time) noexcept:
+        if self.n_pend > 0:
+            self._drop_seen_trades(event_time)
+        self.last_update_id = last_id
+        self.last_event_time = event_time
+        self.events_applied += 1
+        if (self.sides[0].n > 0 and self.sides[1].n > 0
+                and self.sides[0].keys[self.sides[0].n - 1] >= -self.sides[1].keys[self.sides[1].n - 1]):
+            return S_CROSSED
+        return S_APPLIED
+
     cdef int _apply_scratch(self, int64_t first_id, int64_t last_id, int64_t event_time,
                             Py_ssize_t n_bids, Py_ssize_t n_asks) except -1:
         cdef Py_ssize_t j, column
         cdef int64_t* levels = self.scratch
-        if last_id <= self.last_update_id:
-            return S_STALE
-        if first_id > self.last_update_id + 1:
-            return S_GAP
+        cdef int status = self._check(first_id, last_id)
+        if status != S_APPLIED:
+            return status
         column = self._slot(event_time // 1000)
         self._count(column, F_MESSAGES, 1)
         for j in range(n_bids):
             self._set_level(0, levels[2 * j], levels[2 * j + 1], column, event_time)
         for j in range(n_bids, n_bids + n_asks):
             self._set_level(1, levels[2 * j], levels[2 * j + 1], column, event_time)
-        if self.n_pend > 0:
-            self._drop_seen_trades(event_time)
-        self.last_update_id = last_id
-        self.last_event_time = event_time
-        if (self.sides[0].n > 0 and self.sides[1].n > 0
-                and self.sides[0].keys[self.sides[0].n - 1] >= -self.sides[1].keys[self.sides[1].n - 1]):
-            return S_CROSSED
-        return S_APPLIED
+        return self._finish(last_id, event_time)
+
+    cdef int _apply_rows(self, int64_t first_id, int64_t last_id, int64_t event_time,
+                         const int64_t[:, ::1] levels, Py_ssize_t start, Py_ssize_t stop) except -1:
+        cdef Py_ssize_t j, column
+        cdef int status = self._check(first_id, last_id)
+        if status != S_APPLIED:
+            return status
+        column = self._slot(event_time // 1000)
+        self._count(column, F_MESSAGES, 1)
+        for j in range(start, stop):
+            self._set_level(<int> levels[j, 0], levels[j, 1], levels[j, 2], column, event_time)
+        return self._finish(last_id, event_time)
+
+    def apply_levels(self, int64_t first_id, int64_t last_id, int64_t event_time,
+                     const int64_t[:, ::1] levels):
+        """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
+        return self._apply_rows(first_id, last_id, event_time, levels, 0, levels.shape[0])
+
+    def apply_batch(self, const int64_t[:, ::1] ids, const int64_t[::1] offsets,
+                    const int64_t[:, ::1] levels, int64_t[:, :, ::1] tops_out, signed char[::1] statuses_out):
+        """Apply many events; after each, write the top levels into ``tops_out``.
+
+        ``ids`` rows are (U, u, E); event k's levels are rows offsets[k]:offsets[k+1] of
+        ``levels``; ``tops_out[k]`` gets (bid prices, bid qtys, ask prices, ask qtys), zero
+        padded. Stops after the first gap or crossed book; returns events processed.
+        """
+        cdef Py_ssize_t k, j, depth = tops_out.shape[2], n, m = ids.shape[0]
+        cdef int status
+        cdef Side* bids = &self.sides[0]
+        cdef Side* asks = &self.sides[1]
+        for k in range(m):
+            status = self._apply_rows(ids[k, 0], ids[k, 1], ids[k, 2], levels, offsets[k], offsets[k + 1])
+            statuses_out[k] = status
+            n = bids.n if bids.n < depth else depth
+            for j in range(n):
+                tops_out[k, 0, j] = bids.keys[bids.n - 1 - j]
+                tops_out[k, 1, j] = bids.qtys[bids.n - 1 - j]
+            for j in range(n, depth):
+                tops_out[k, 0, j] = 0
+                tops_out[k, 1, j] = 0
+            n = asks.n if asks.n < depth else depth
+            for j in range(n):
+                tops_out[k, 2, j] = -asks.keys[asks.n - 1 - j]
+                tops_out[k, 3, j] = asks.qtys[asks.n - 1 - j]
+            for j in range(n, depth):
+                tops_out[k, 2, j] = 0
+                tops_out[k, 3, j] = 0
+            if status == S_GAP or status == S_CROSSED:
+                return k + 1
+        return m
 
     def apply_event(self, int64_t first_id, int64_t last_id, int64_t event_time, bids, asks):
         """Apply one parsed depthUpdate (levels as (price_int, qty_int) pairs)."""
@@ -539,8 +604,27 @@ cdef class DepthBook:
         """Parse a depthUpdate frame (bare payload or combined envelope) and apply it."""
         if isinstance(raw, str):
             raw = (<str> raw).encode()
-        cdef const char* s = PyBytes_AS_STRING(raw)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(raw)
+        return self._apply_json(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+
+    def apply_json_batch(self, list frames, Py_ssize_t start=0):
+        """Apply ``frames[start:]`` until a frame needs the caller (any status but
+        APPLIED or STALE) or the end. Returns (next_index, last_status, applied)."""
+        cdef Py_ssize_t i, n = len(frames)
+        cdef int status = S_APPLIED
+        cdef int64_t before = self.events_applied
+        cdef object raw
+        for i in range(start, n):
+            raw = frames[i]
+            if isinstance(raw, str):
+                raw = (<str> raw).encode()
+            elif not isinstance(raw, bytes):
+                raw = bytes(raw)
+            status = self._apply_json(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+            if status != S_APPLIED and status != S_STALE:
+                return i + 1, status, self.events_applied - before
+        return n, status, self.events_applied - before
+
+    cdef int _apply_json(self, const char* s, Py_ssize_t n) except -1:
         cdef Py_ssize_t i = skip_ws(s, 0, n), key_start, key_end, key_len
         cdef int status = S_APPLIED
         cdef bint is_depth = False, seen_event = False

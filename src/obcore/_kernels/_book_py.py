@@ -93,6 +93,8 @@ class DepthBook:
         self.event_first_id = 0
         self.event_last_id = 0
         self.event_time = 0
+        self.events_applied = 0
+        self.events_stale = 0
         self.pending: list[list[int]] = []  # [price, qty_left, time_ms, side_hit]
 
     # ----------------------------------------------------------------- loading
@@ -215,22 +217,60 @@ class DepthBook:
         Binance spot rule: ignore ``u <= lastUpdateId``; ``U > lastUpdateId + 1`` is a gap;
         otherwise apply every level (``0`` deletes) and set lastUpdateId = ``u``.
         """
+        rows = [(BID, p, q) for p, q in bids] + [(ASK, p, q) for p, q in asks]
+        return self._apply_rows(first_id, last_id, event_time, rows)
+
+    def _apply_rows(self, first_id: int, last_id: int, event_time: int, rows) -> int:
         if last_id <= self.last_update_id:
+            self.events_stale += 1
             return STATUS_STALE
         if first_id > self.last_update_id + 1:
             return STATUS_GAP
         column = self._slot(event_time // 1000)
         self._count(column, MESSAGES, 1)
-        for price, qty in bids:
-            self._set_level(BID, price, qty, column, event_time)
-        for price, qty in asks:
-            self._set_level(ASK, price, qty, column, event_time)
+        for side, price, qty in rows:
+            self._set_level(int(side), int(price), int(qty), column, event_time)
         self._drop_seen_trades(event_time)
         self.last_update_id = last_id
         self.last_event_time = event_time
+        self.events_applied += 1
         if self.keys[BID] and self.keys[ASK] and self.keys[BID][-1] >= -self.keys[ASK][-1]:
             return STATUS_CROSSED
         return STATUS_APPLIED
+
+    def apply_levels(self, first_id: int, last_id: int, event_time: int, levels: np.ndarray) -> int:
+        """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
+        return self._apply_rows(first_id, last_id, event_time, levels.tolist())
+
+    def apply_batch(self, ids, offsets, levels, tops_out, statuses_out) -> int:
+        """Apply many events; after each, write the top levels into ``tops_out``.
+
+        ``ids`` rows are (U, u, E); event k's levels are rows offsets[k]:offsets[k+1] of
+        ``levels``; ``tops_out[k]`` gets (bid prices, bid qtys, ask prices, ask qtys), zero
+        padded. Stops after the first gap or crossed book; returns events processed.
+        """
+        rows = levels.tolist()
+        for k in range(len(ids)):
+            first_id, last_id, event_time = (int(v) for v in ids[k])
+            status = self._apply_rows(first_id, last_id, event_time, rows[offsets[k] : offsets[k + 1]])
+            statuses_out[k] = status
+            tops_out[k] = 0
+            self.top(BID, tops_out[k, 0], tops_out[k, 1])
+            self.top(ASK, tops_out[k, 2], tops_out[k, 3])
+            if status in (STATUS_GAP, STATUS_CROSSED):
+                return k + 1
+        return len(ids)
+
+    def apply_json_batch(self, frames: list, start: int = 0) -> tuple[int, int, int]:
+        """Apply ``frames[start:]`` until a frame needs the caller (any status but
+        APPLIED or STALE) or the end. Returns (next_index, last_status, applied)."""
+        before = self.events_applied
+        status = STATUS_APPLIED
+        for i in range(start, len(frames)):
+            status = self.apply_json(frames[i])
+            if status not in (STATUS_APPLIED, STATUS_STALE):
+                return i + 1, status, self.events_applied - before
+        return len(frames), status, self.events_applied - before
 
     def apply_json(self, raw: bytes | str) -> int:
         """Parse a depthUpdate frame (bare payload or combined envelope) and apply it."""
