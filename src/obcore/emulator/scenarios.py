@@ -10,9 +10,10 @@ depends only on the seed; timing follows the wall clock.
   flicker a few ticks off the touch, with at most one trade per event (fill rate < 10 %).
 - ``iceberg``: the best ask (``iceberg_price`` if given) shows ``display_qty``; buyers take
   it every ``refill_every`` events and it refills to the same size at the same price.
-- ``flash_crash``: calm for ``calm_s``, then within ``crash_s`` the top 20 levels are
-  cancelled down to under 10 % (mass cancels), the spread blows out past 20× and sellers
-  hit the remaining bids; then the thin, wide book stays calm.
+- ``flash_crash``: calm for ``calm_s``, then within ``crash_s`` sellers hit the best bids
+  while the book is cancelled best level first (mass cancels, > 90 % of updates) until one
+  small level per side is left ``25 + levels // 2`` ticks from the mid (depth drained,
+  spread blown out many times); then the thin, wide book stays quiet.
 - ``liquidity_vacuum``: a band of ``vacuum_ticks`` ticks above the mid holds no asks and
   no trades ever print inside it; price trades on both sides of the band.
 """
@@ -20,6 +21,7 @@ depends only on the seed; timing follows the wall clock.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from decimal import Decimal
 from typing import Any
@@ -187,25 +189,23 @@ class FlashCrash(Scenario):
             if n == self.calm_events + self.crash_events:
                 self.mid_ticks = self._crashed_mid(market)
             return self.calm_step(market) if n < self.calm_events else self._thin_calm(market)
-        # Crash: cancel a share of the top-20 levels each event, widen the spread, sell through.
+        # Crash: sellers hit the best bids, then the best levels are cancelled, best first,
+        # a growing share each event, until only one small level per side is left far away.
         part = (n - self.calm_events + 1) / self.crash_events
         bids: list[tuple[Decimal, Decimal]] = []
         asks: list[tuple[Decimal, Decimal]] = []
-        top_bids = sorted(market.base_bids, reverse=True)[:20]
-        top_asks = sorted(market.base_asks)[:20]
-        keep = 1 if part >= 1 else max(1, int(20 * (1 - part)))
-        for price in top_bids[keep:] if part < 1 else top_bids[:-1]:
-            bids.append((price, _ZERO))
-        for price in top_asks[keep:] if part < 1 else top_asks[:-1]:
-            asks.append((price, _ZERO))
+        all_bids = sorted(market.base_bids, reverse=True)
+        all_asks = sorted(market.base_asks)
+        for price in all_bids[:2]:
+            market.add_trade(price, min(market.base_bids[price], self.step * 100), True)
+        cancel_bids = len(all_bids) if part >= 1 else math.ceil(len(all_bids) * part)
+        cancel_asks = len(all_asks) if part >= 1 else math.ceil(len(all_asks) * part)
+        bids.extend((price, _ZERO) for price in all_bids[:cancel_bids])
+        asks.extend((price, _ZERO) for price in all_asks[:cancel_asks])
         if part >= 1:
-            # Leave one small level per side far from the old mid: spread > 20x normal.
             spread = 25 + self.levels // 2
             bids.append((self.price(self.mid_ticks - spread), self.step * 10))
             asks.append((self.price(self.mid_ticks + spread), self.step * 10))
-        for price in top_bids[:2]:
-            if price in market.base_bids:
-                market.add_trade(price, min(market.base_bids[price], self.step * 100), True)
         return bids, asks
 
     def _crashed_mid(self, market: Market) -> int:
