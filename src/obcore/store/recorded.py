@@ -20,15 +20,15 @@ def snapshots_from_recording(
 ) -> Iterator[Snapshot]:
     """Replay recordings and yield each symbol's snapshot of every completed second.
 
-    A second is complete once an event of a later second has been applied to that symbol;
-    then every second from the previous snapshot up to the one before is emitted (seconds
-    with no event repeat the book and carry zero counters). Nothing is emitted before the
-    session first goes live; the last, possibly partial, second is not emitted.
+    Second ``s`` is taken just before the first event of a later second is applied to the
+    symbol's session (so the book is exactly the book at the end of ``s``, and the counters
+    of ``s`` are complete); seconds with no event repeat the book with zero counters.
+    Nothing is emitted before the session first goes live; the last second is not emitted.
 
     Parameters
     ----------
     paths : iterable of path
-        Recording files (any format ``obcore.recording`` reads).
+        Recording files (any format ``obcore.recording`` reads), interleaved by receive time.
     symbols : iterable of str, optional
         Only these symbols.
 
@@ -36,19 +36,32 @@ def snapshots_from_recording(
     ------
     Snapshot
     """
-    from obcore.replay import replay
+    from obcore.recording import merge_by_time
+    from obcore.session import BookSession, SyncState
 
+    wanted = {s.upper() for s in symbols} if symbols else None
+    sessions: dict[str, BookSession] = {}
     next_second: dict[str, int] = {}
-    for step in replay(paths, symbols):
-        if not step.applied:
+    for message in merge_by_time(paths):
+        symbol = message.symbol
+        if not symbol or (wanted is not None and symbol not in wanted):
             continue
-        session = step.session
-        second = session.last_event_time_ms // 1000
-        pending = next_second.get(session.symbol)
-        if pending is None:
-            next_second[session.symbol] = second
+        if message.kind not in ("depth", "snapshot", "trade", "aggTrade"):
             continue
-        while pending < second:
-            yield snapshot_of(session, pending)
-            pending += 1
-        next_second[session.symbol] = pending
+        session = sessions.get(symbol)
+        if session is None:
+            session = sessions[symbol] = BookSession(symbol)
+        if message.kind == "snapshot":
+            session.receive_snapshot(message.payload)
+            continue
+        event_ms = message.payload.get("E") or message.payload.get("T") or 0
+        second = int(event_ms) // 1000
+        pending = next_second.get(symbol)
+        if pending is not None:
+            while pending < second:
+                yield snapshot_of(session, pending)
+                pending += 1
+            next_second[symbol] = pending
+        session.receive(message.payload)
+        if pending is None and session.state is SyncState.LIVE:
+            next_second[symbol] = session.last_event_time_ms // 1000

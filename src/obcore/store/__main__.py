@@ -1,0 +1,133 @@
+"""``python -m obcore.store``: inspect, export and fill a snapshot store.
+
+Commands::
+
+    stats  --data-dir DIR
+        JSON: symbols with first/last second and snapshot count, size from RocksDB's
+        properties vs the cap, bytes per snapshot (on disk, and of the stored values).
+    export --data-dir DIR --symbol S [--start SECOND] [--end SECOND] --out FILE
+        NDJSON, one snapshot a line, oldest first (``--out -`` for stdout)::
+
+            {"symbol": "ETHUSDT", "time_s": 1723161300, "state": "LIVE",
+             "bids": [["2683.8", "3.0292"], ...], "asks": [[price, qty], ...],
+             "counters": {"bid_updates": 190, ..., "bid_added_qty": "344.9457", ...},
+             "last_update_id": ..., "last_event_time_ms": ..., "gap_count": 0,
+             "resync_count": 0, "bid_count": 4121, "ask_count": 3868}
+
+        Prices, sizes and quantity counters are exact decimal strings (Binance style).
+        ``--start`` / ``--end`` are epoch seconds, ``end`` exclusive.
+    import --data-dir DIR FILE [FILE ...]
+        Replay recordings (any format ``obcore.recording`` reads) through ``BookSession``
+        and store one snapshot per symbol per second.
+
+Stats and export open the store read-only, so they work while a server is writing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import IO, Sequence
+
+import orjson
+
+from obcore.errors import ObcoreError
+from obcore.numbers import format_decimal
+from obcore.store.snapshot import STATE_NAMES, SnapshotArrays
+from obcore.store.store import SnapshotStore
+
+__all__ = ["export_lines", "main"]
+
+
+def export_lines(arrays: SnapshotArrays, out: IO[bytes]) -> int:
+    """Write ``arrays`` as NDJSON (format in the module docstring); returns rows written."""
+    qty_fields = {i for i, name in enumerate(arrays.counter_names) if name.endswith("_qty")}
+    ps, qs = arrays.price_scale, arrays.qty_scale
+    for i in range(len(arrays)):
+        nb, na = int(arrays.bid_levels[i]), int(arrays.ask_levels[i])
+        counters = {
+            name: format_decimal(int(value), qs) if index in qty_fields else int(value)
+            for index, (name, value) in enumerate(zip(arrays.counter_names, arrays.counters[i].tolist()))
+        }
+        record = {
+            "symbol": arrays.symbol,
+            "time_s": int(arrays.time_s[i]),
+            "state": STATE_NAMES[int(arrays.state[i])],
+            "bids": [[format_decimal(p, ps), format_decimal(q, qs)] for p, q in
+                     zip(arrays.bid_prices[i, :nb].tolist(), arrays.bid_qtys[i, :nb].tolist())],
+            "asks": [[format_decimal(p, ps), format_decimal(q, qs)] for p, q in
+                     zip(arrays.ask_prices[i, :na].tolist(), arrays.ask_qtys[i, :na].tolist())],
+            "counters": counters,
+            "last_update_id": int(arrays.last_update_id[i]),
+            "last_event_time_ms": int(arrays.last_event_time_ms[i]),
+            "gap_count": int(arrays.gap_count[i]),
+            "resync_count": int(arrays.resync_count[i]),
+            "bid_count": int(arrays.bid_count[i]),
+            "ask_count": int(arrays.ask_count[i]),
+        }
+        out.write(orjson.dumps(record) + b"\n")
+    return len(arrays)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    with SnapshotStore.open(args.data_dir, read_only=True, warm=False) as store:
+        info = store.info()
+    info["percent_of_cap"] = round(100.0 * info["size_bytes"] / info["max_bytes"], 3)
+    sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with SnapshotStore.open(args.data_dir, read_only=True, warm=False) as store:
+        start = 0 if args.start is None else args.start
+        end = 2**62 if args.end is None else args.end
+        arrays = store.range(args.symbol.upper(), start, end)
+    if args.out == "-":
+        count = export_lines(arrays, sys.stdout.buffer)
+    else:
+        with open(args.out, "wb") as handle:
+            count = export_lines(arrays, handle)
+    sys.stderr.write(f"exported {count} snapshots of {args.symbol.upper()}\n")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from obcore.store.recorded import snapshots_from_recording
+
+    count = 0
+    with SnapshotStore.open(args.data_dir) as store:
+        for snapshot in snapshots_from_recording(args.files):
+            if not store.put(snapshot):  # queue full: a file is faster than the writer
+                store.write_now(snapshot)
+            count += 1
+        store.flush()
+        written = store.stats.written
+    sys.stderr.write(f"stored {written} of {count} snapshots\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m obcore.store``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m obcore.store", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    stats = commands.add_parser("stats", help="symbols, time range, counts, size vs cap")
+    stats.add_argument("--data-dir", required=True)
+    export = commands.add_parser("export", help="one symbol's snapshots as NDJSON")
+    export.add_argument("--data-dir", required=True)
+    export.add_argument("--symbol", required=True)
+    export.add_argument("--start", type=int, help="first epoch second (inclusive)")
+    export.add_argument("--end", type=int, help="last epoch second (exclusive)")
+    export.add_argument("--out", required=True, help="output file, or - for stdout")
+    fill = commands.add_parser("import", help="replay recordings into the store")
+    fill.add_argument("--data-dir", required=True)
+    fill.add_argument("files", nargs="+")
+    args = parser.parse_args(argv)
+    try:
+        return {"stats": _stats, "export": _export, "import": _import}[args.command](args)
+    except ObcoreError as exc:
+        sys.stderr.write(f"error ({exc.code}): {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""``python -m obcore.store`` stats / export / import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from obcore.store import SnapshotStore
+from obcore.store.__main__ import main
+from obcore.store._synthetic import synthetic_snapshots
+
+START = 1_723_161_600
+ETH = sorted((Path(__file__).parents[3] / "data" / "binance-ethusdt-2024-08-09").glob("*.gz"))
+
+
+def _fill(path, seconds=120):
+    snapshots = list(synthetic_snapshots("BTCUSDT", START, seconds, seed=3))
+    with SnapshotStore.open(path, block_seconds=60) as store:
+        for snapshot in snapshots:
+            store.put(snapshot)
+    return snapshots
+
+
+def test_stats_reports_symbols_range_and_size(tmp_path, capsys):
+    _fill(tmp_path / "db")
+    assert main(["stats", "--data-dir", str(tmp_path / "db")]) == 0
+    info = orjson.loads(capsys.readouterr().out)
+    btc = info["symbols"]["BTCUSDT"]
+    assert (btc["snapshots"], btc["first_s"], btc["last_s"], btc["blocks"]) == (120, START, START + 119, 2)
+    assert info["max_bytes"] == 1 << 30 and info["size_bytes"] > 0
+    assert 0 < info["value_bytes_per_snapshot"] < 200
+
+
+def test_export_writes_exact_decimal_ndjson(tmp_path):
+    snapshots = _fill(tmp_path / "db")
+    out = tmp_path / "btc.ndjson"
+    args = ["export", "--data-dir", str(tmp_path / "db"), "--symbol", "btcusdt", "--start", str(START + 10),
+            "--end", str(START + 20), "--out", str(out)]
+    assert main(args) == 0
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [line["time_s"] for line in lines] == list(range(START + 10, START + 20))
+    first, source = lines[0], snapshots[10]
+    assert first["bids"][0] == [f"{source.bid_prices[0] / 100:.2f}".rstrip("0").rstrip("."),
+                                f"{source.bid_qtys[0] / 10**5:.5f}".rstrip("0").rstrip(".")]
+    assert len(first["asks"]) == len(source.ask_prices)
+    assert first["counters"]["messages"] == int(source.counters[-1])
+    assert first["state"] == "LIVE"
+
+
+def test_errors_are_reported_with_their_code(tmp_path, capsys):
+    assert main(["stats", "--data-dir", str(tmp_path / "missing")]) == 2
+    assert "error (store_error)" in capsys.readouterr().err
+
+
+def test_import_recording_then_stats_in_a_subprocess(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    data = str(tmp_path / "eth")
+    run = subprocess.run([sys.executable, "-m", "obcore.store", "import", "--data-dir", data, *map(str, ETH)],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    stored, _, fed = run.stderr.split()[1:4]
+    assert stored == fed and int(stored) > 600  # ~11 minutes of ETHUSDT, every second stored
+    run = subprocess.run([sys.executable, "-m", "obcore.store", "stats", "--data-dir", data],
+                         capture_output=True, text=True, timeout=60, env=env)
+    info = orjson.loads(run.stdout)
+    assert info["symbols"]["ETHUSDT"]["snapshots"] == int(stored)
