@@ -1,0 +1,206 @@
+"""Snapshot store bench: bytes per snapshot vs the plain baseline, write rate, range reads.
+
+Run: ``PYTHONPATH=src .venv/bin/python -m pytest -q bench/bench_store.py --benchmark-only -s``
+(``-s`` prints the size table). Targets: ≤ 80 B/snapshot on disk; 300-s range ≤ 1 ms and
+one day (86,400 rows) ≤ 200 ms, decode included.
+
+Data: the real ETHUSDT recording (~11 minutes) replayed through ``BookSession``; a day of
+it is made by repeating the replay with the times shifted (each repeat starts from the
+recording's first book again, so every repeat boundary is a genuine jump). Blocks are
+compressed one by one and RocksDB's own compression is off, so repeats cannot share bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+import zstandard
+from rocksdict import WriteBatch
+
+from obcore.recording import merge_by_time
+from obcore.session import BookSession, SyncState
+from obcore.store import SnapshotStore
+from obcore.store._decode_py import decode_blocks as decode_python
+from obcore.store._synthetic import synthetic_snapshots
+from obcore.store.codec import encode_block
+from obcore.store.decode import decode_values, warm_up
+from obcore.store.keys import data_key
+from obcore.store.recorded import snapshots_from_recording
+from obcore.store.snapshot import Snapshot
+from obcore.store.writer import SEALED_LEVEL
+
+ETH = sorted((Path(__file__).parents[1] / "data" / "binance-ethusdt-2024-08-09").glob("*.gz"))
+DAY = 86_400
+SIZES: dict[str, float] = {}
+
+
+@functools.cache
+def eth_snapshots() -> tuple[Snapshot, ...]:
+    return tuple(snapshots_from_recording(ETH))
+
+
+@functools.cache
+def baseline_bytes_per_snapshot(levels: int) -> float:
+    """The plain format: one msgpack map per second (top ``levels`` a side + counters), zstd -3."""
+    compressor = zstandard.ZstdCompressor(level=3)
+    session = BookSession("ETHUSDT")
+    total = count = 0
+    current = None
+    for message in merge_by_time(ETH):
+        if message.kind == "snapshot":
+            session.receive_snapshot(message.payload)
+            continue
+        if message.kind not in ("depth", "trade", "aggTrade"):
+            continue
+        second = message.payload["E"] // 1000
+        while current is not None and current < second:
+            bids_p, bids_q, asks_p, asks_q = session.book.top(levels)
+            record = {
+                "symbol": "ETHUSDT",
+                "t": current,
+                "bids": [bids_p.tolist(), bids_q.tolist()],
+                "asks": [asks_p.tolist(), asks_q.tolist()],
+                "counters": session.counters.window(current, 1)[:, 0].tolist(),
+                "state": session.state.value,
+                "u": session.last_update_id,
+            }
+            total += len(compressor.compress(msgpack.packb(record))) + len("ETHUSDT") + 9  # + key
+            count += 1
+            current += 1
+        session.receive(message.payload)
+        if current is None and session.state is SyncState.LIVE:
+            current = session.last_event_time_ms // 1000
+    return total / count
+
+
+def _shifted(snapshot: Snapshot, seconds: int) -> Snapshot:
+    fields = {name: getattr(snapshot, name) for name in snapshot.__dataclass_fields__}
+    fields["time_s"] += seconds
+    fields["last_event_time_ms"] += 1000 * seconds
+    return Snapshot(**fields)
+
+
+def looped(snapshots, seconds: int):
+    """``seconds`` consecutive snapshots made by repeating ``snapshots`` shifted in time."""
+    span = snapshots[-1].time_s - snapshots[0].time_s + 1
+    start = snapshots[0].time_s - snapshots[0].time_s % 300
+    shift0 = start - snapshots[0].time_s
+    produced = 0
+    repeat = 0
+    while produced < seconds:
+        for snapshot in snapshots:
+            if produced == seconds:
+                return
+            yield _shifted(snapshot, shift0 + repeat * span)
+            produced += 1
+        repeat += 1
+
+
+def bulk_store(path: Path, snapshots, block_seconds: int = 300) -> SnapshotStore:
+    """A store filled with sealed blocks directly (what the writer leaves behind)."""
+    store = SnapshotStore.open(path, block_seconds=block_seconds, max_bytes=8 << 30)
+    blocks: dict[tuple[str, int], list[Snapshot]] = {}
+    for snapshot in snapshots:
+        blocks.setdefault((snapshot.symbol, store.block_start(snapshot.time_s)), []).append(snapshot)
+    batch = WriteBatch(raw_mode=True)
+    for (symbol, start), rows in blocks.items():
+        batch.put(data_key(symbol, start), encode_block(rows, start, level=SEALED_LEVEL))
+        store.note_newest(rows[-1].time_s)
+    store.write_batch(batch)
+    store._db.flush()  # memtable -> SST, so the size properties show the on-disk figure
+    store._db.compact_range(None, None)
+    return store
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def day_store(workdir):
+    store = bulk_store(workdir / "day", looped(eth_snapshots(), DAY))
+    warm_up()
+    yield store
+    info = store.info()
+    SIZES["ETH 1 day looped: on disk (SST, properties)"] = info["size_bytes"] / info["snapshots"]
+    SIZES["ETH 1 day looped: keys + values"] = info["value_bytes_per_snapshot"]
+    store.close()
+
+
+def test_sizes(benchmark, workdir):
+    """Bytes per snapshot: ours vs plain msgpack + zstd (top 100, and top 20 for a like-for-like)."""
+    eth = eth_snapshots()
+    by_block: dict[int, list[Snapshot]] = {}
+    for snapshot in eth:
+        by_block.setdefault(snapshot.time_s - snapshot.time_s % 300, []).append(snapshot)
+
+    def encode_all():
+        return [encode_block(rows, start, level=SEALED_LEVEL) for start, rows in by_block.items()]
+
+    values = benchmark.pedantic(encode_all, rounds=1, iterations=1)
+    ours = (sum(len(v) for v in values) + 16 * len(values)) / len(eth)
+    synthetic = list(synthetic_snapshots("BTCUSDT", 1_723_161_600, 3600, seed=1))
+    synthetic_values = [
+        encode_block(synthetic[i : i + 300], synthetic[i].time_s, level=SEALED_LEVEL) for i in range(0, 3600, 300)
+    ]
+    SIZES["ETH replay (single pass), ours, keys + values"] = ours
+    SIZES["ETH baseline msgpack top-100 + zstd, per second"] = baseline_bytes_per_snapshot(100)
+    SIZES["ETH baseline msgpack top-20 + zstd, per second"] = baseline_bytes_per_snapshot(20)
+    SIZES["synthetic BTCUSDT-like (1 h), ours"] = (sum(len(v) for v in synthetic_values) + 16 * 12) / 3600
+    benchmark.extra_info.update({k: round(v, 1) for k, v in SIZES.items()})
+    assert ours < SIZES["ETH baseline msgpack top-20 + zstd, per second"]
+
+
+def test_write_rate_20_symbols(benchmark, workdir):
+    """Snapshots per second through put() + flush(): 20 symbols x 60 s (the live shape)."""
+    streams = [list(synthetic_snapshots(f"SYM{i:02d}USDT", 1_723_161_600, 60, seed=i)) for i in range(20)]
+    ordered = [streams[s][t] for t in range(60) for s in range(20)]
+    counter = iter(range(10**6))
+
+    def write():
+        store = SnapshotStore.open(workdir / f"w{next(counter)}", warm=False)
+        for t in range(60):
+            for snapshot in ordered[t * 20 : (t + 1) * 20]:
+                store.put(snapshot)
+            store.flush()  # one batch per second, as live
+        store.close()
+
+    benchmark.pedantic(write, rounds=3, iterations=1)
+    benchmark.extra_info["snapshots_per_round"] = len(ordered)
+    benchmark.extra_info["snapshots_per_s"] = round(len(ordered) / benchmark.stats.stats.median)
+
+
+@pytest.mark.parametrize("seconds", [300, DAY])
+def test_range_read(benchmark, day_store, seconds):
+    """store.range over a window in the middle of the day, decode included (Numba kernel)."""
+    start = day_store.range("ETHUSDT", 0, 2**62).time_s[0] + 3_000
+    if seconds == DAY:
+        start -= 3_000
+    result = benchmark(day_store.range, "ETHUSDT", start, start + seconds)
+    assert len(result) == seconds
+
+
+def test_range_read_300s_python_twin(benchmark, day_store):
+    """The plain-Python decoder on the same 300-s window (the fallback, for the ratio)."""
+    start = day_store.range("ETHUSDT", 0, 2**62).time_s[0] + 3_000
+    values = day_store._values("ETHUSDT", start, start + 300)
+    result = benchmark.pedantic(decode_values, args=("ETHUSDT", values), kwargs={"decode": decode_python},
+                                rounds=3, iterations=1)
+    assert len(result) >= 300
+
+
+def teardown_module(module):
+    if SIZES:
+        print("\nbytes per snapshot")
+        for name, value in SIZES.items():
+            print(f"  {name:55s} {value:8.1f}")
+    assert np is not None
