@@ -96,7 +96,14 @@ class _Link:
 
 
 class _Handover:
-    """Switch each stream from the old link to the new one without a gap or a duplicate."""
+    """Switch each stream from the old link to the new one without a gap or a duplicate.
+
+    Per stream: the old link keeps delivering until the new link has shown a frame whose
+    first sequence number is at most ``last + 1`` (``last`` = the old link's last
+    delivered). From then on the new link's frames are delivered, skipping those the old
+    link already delivered (``end <= last``), and the old link's are dropped. A new link
+    that runs *ahead* of the old one is buffered until the old one catches up.
+    """
 
     def __init__(self, old: _Link, new: _Link, deliver: Deliver, settle_s: float):
         self.old = old
@@ -108,6 +115,7 @@ class _Handover:
         self.switched: set[bytes] = set()
         self.seen: set[bytes] = set()
         self.last: dict[bytes, int] = {}
+        self.floor: dict[bytes, int] = {}
         self.buffers: dict[bytes, list[tuple[int, int, bytes, int]]] = {}
 
     def on_frame(self, link: _Link, name: bytes, raw: bytes, t_ns: int) -> None:
@@ -123,11 +131,15 @@ class _Handover:
             return
         if self.first_new_frame is None:
             self.first_new_frame = time.monotonic()
+        seq = frame_sequence(raw)
         if name in self.switched:
+            floor = self.floor.get(name)
+            if floor is not None and seq is not None and seq[1] <= floor:
+                return  # already delivered by the old link
+            self.floor.pop(name, None)
             self._deliver(name, raw, t_ns)
             return
-        seq = frame_sequence(raw)
-        if seq is None:  # no sequence to line up: take the new link's frames from now on
+        if seq is None:  # nothing to line up: take the new link's frames from now on
             self.switched.add(name)
             self._deliver(name, raw, t_ns)
             return
@@ -139,32 +151,49 @@ class _Handover:
         buffer = self.buffers.get(name)
         if last is None or not buffer:
             return
-        while buffer and buffer[0][1] <= last:
-            buffer.pop(0)  # the old link already delivered it
-        if buffer and buffer[0][0] <= last + 1:
-            self._flush(name)
+        if buffer[0][0] <= last + 1:  # the new link covers everything after `last`
+            self._switch(name)
 
-    def _flush(self, name: bytes) -> None:
+    def _switch(self, name: bytes) -> None:
         last = self.last.get(name)
-        for first, end, raw, t_ns in self.buffers.pop(name, []):
+        self.switched.add(name)
+        if last is not None:
+            self.floor[name] = last
+        for _, end, raw, t_ns in self.buffers.pop(name, []):
             if last is not None and end <= last:
                 continue
+            self.floor.pop(name, None)
             self._deliver(name, raw, t_ns)
-        self.switched.add(name)
 
     def done(self) -> bool:
-        """True when every stream seen so far has switched and the new link has settled."""
+        """True when every depth stream seen so far has switched and the new link settled.
+
+        Trade streams need not wait: the new link was subscribed before the switch, so
+        every later trade is on it, and the floor drops the ones already delivered.
+        """
         if self.first_new_frame is None:
             return False
         if time.monotonic() - self.first_new_frame < self._settle_s:
             return False
-        return self.seen <= self.switched
+        return all(name in self.switched for name in self.seen if b"@depth" in name)
 
-    def force(self) -> None:
-        """Switch everything now (timeout, or the old link died); a gap, if any, is left for
-        the book's continuity check to detect."""
+    def force(self) -> dict[bytes, int]:
+        """Switch every stream now (done, timeout, or the old link died).
+
+        Returns
+        -------
+        dict
+            Stream name -> last sequence number the old link delivered, for streams whose
+            new frames have not yet passed it: the caller keeps dropping the new link's
+            frames up to there. A gap, if any, is left for the book's continuity check.
+        """
         for name in list(self.buffers):
-            self._flush(name)
+            self._switch(name)
+        for name, last in self.last.items():
+            if name not in self.switched:
+                self.switched.add(name)
+                self.floor[name] = last
+        return dict(self.floor)
 
 
 class StreamConnection:
@@ -227,6 +256,7 @@ class StreamConnection:
         self.link: _Link | None = None
         self.incoming: _Link | None = None
         self._handover: _Handover | None = None
+        self._drain: dict[bytes, int] = {}
         self._next_rotation_try = 0.0
         self._rotation_failures = 0
         self._closing = False
@@ -425,11 +455,17 @@ class StreamConnection:
                         if handover.done():
                             self._finish_handover()
                     elif link is self.link:
+                        if self._drain and name in self._drain:
+                            seq = frame_sequence(raw)
+                            if seq is not None and seq[1] <= self._drain[name]:
+                                continue  # the old link delivered it before the switch
+                            del self._drain[name]
                         self._deliver(name, raw, t_ns)
                     continue
                 self._on_control(link, raw)
         except ConnectionClosed as exc:
-            self.last_error = f"connection closed: {exc}"
+            if link is self.link and not self._closing:  # not a planned close of an old link
+                self.last_error = f"connection closed: {exc}"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a consumer must not leave the link half-dead
@@ -447,7 +483,7 @@ class StreamConnection:
             return
         if link is handover.old:
             # The server cut the old link first: take the new one as it is.
-            handover.force()
+            self._drain = handover.force()
             self._handover = None
             self.link = handover.new
             self.rotations += 1
@@ -587,7 +623,7 @@ class StreamConnection:
         handover = self._handover
         if handover is None:
             return
-        handover.force()
+        self._drain = handover.force()
         self._handover = None
         self.incoming = None
         self.link = handover.new

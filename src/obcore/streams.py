@@ -359,7 +359,15 @@ class StreamManager:
                     self._tap(time.time_ns(), snapshot)
                 entry.snapshots += 1
                 was_live = session.state is SyncState.LIVE
-                session.receive_snapshot(snapshot)
+                try:
+                    session.receive_snapshot(snapshot)
+                except Exception as exc:  # a malformed answer: report it, try again later
+                    failures += 1
+                    entry.snapshot_errors += 1
+                    entry.last_error = f"snapshot rejected: {type(exc).__name__}: {exc}"
+                    log.warning("%s: %s", entry.symbol, entry.last_error)
+                    await asyncio.sleep(backoff_delay(failures, self.backoff_base, self.backoff_max, self._rng))
+                    continue
                 if (session.state is SyncState.LIVE) != was_live:
                     self._signal_live()
                 if session.needs_snapshot:
