@@ -221,8 +221,10 @@ async def run_replay(track: ReplayTrack, market: Market, *, speed: float, loop: 
                 wait = (steps[index].time_ns - due_ns) / 1e9 / speed
                 await asyncio.sleep(min(wait, 0.5))
                 continue
-            # Apply everything that is due, then yield to the loop once.
-            while index < count and steps[index].time_ns <= due_ns:
+            # Apply what is due (at most 256 steps, so an overloaded replay still lets the
+            # sockets run), then yield to the loop once.
+            batch_end = min(count, index + 256)
+            while index < batch_end and steps[index].time_ns <= due_ns:
                 step = steps[index]
                 index += 1
                 if step.kind == "depth":

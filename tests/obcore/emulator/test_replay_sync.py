@@ -28,7 +28,7 @@ async def _follow(emu: Emulator, seconds: float, on_event=None) -> tuple[DictBoo
         while time.monotonic() < deadline:
             event = orjson.loads(await ws.recv())
             if on_event is not None:
-                on_event(event)
+                on_event(event, book)
             if not book.apply(event) or book.book_id is None:
                 if book.buffer and len(book.buffer) >= 1:
                     snapshot = (await rest.get("/api/v3/depth", params={"symbol": "ETHUSDT", "limit": 5000})).json()
@@ -57,8 +57,9 @@ async def test_gap_fault_forces_resync_and_book_still_matches():
     async with emu:
         armed = []
 
-        def arm(event):
-            if not armed and event["u"] > 0:
+        def arm(event, book):
+            # Only once the book is live, so the dropped event cannot hide in the buffer.
+            if not armed and book.book_id is not None:
                 emu.faults.gap("ETHUSDT")
                 armed.append(event["u"])
 
