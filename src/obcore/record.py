@@ -2,7 +2,8 @@
 
 Runs a :class:`~obcore.streams.StreamManager` for the symbols and writes every frame it
 feeds to a session (combined-stream envelopes, exactly as received) and every REST
-snapshot it hands over (bare ``{"lastUpdateId",..}``), in feeding order, as
+snapshot it hands over (bare ``{"lastUpdateId",..,"symbol":"ETHUSDT"}``: Binance's answer
+plus the symbol, which a multi-symbol file needs), in feeding order, as
 ``<receive_time_ns> <json>`` lines through :class:`~obcore.recording.RecordingWriter`.
 Replaying the file (``python -m obcore.replay F.gz``) therefore rebuilds the same books.
 
@@ -37,9 +38,15 @@ class _Sink:
     def __init__(self, writer: RecordingWriter):
         self.writer = writer
         self.last_ns = 0
+        self.closed = False
 
-    def __call__(self, receive_time_ns: int, message: bytes | dict[str, Any]) -> None:
+    def __call__(self, receive_time_ns: int, symbol: str, message: bytes | dict[str, Any]) -> None:
+        if self.closed:
+            return
         self.last_ns = max(self.last_ns, receive_time_ns)
+        if isinstance(message, dict):
+            # A bare snapshot names no symbol; in a multi-symbol file the reader needs it.
+            message = {**message, "symbol": symbol}
         self.writer.write(self.last_ns, message)
 
 
@@ -93,7 +100,9 @@ async def record(
                     await manager.track(symbol)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), seconds)
-                # Freeze the books at the last written line: nothing is fed after this.
+                # Freeze the books at the last written line: nothing is written after
+                # this, while the manager shuts down.
+                sink.closed = True
                 books: dict[str, Any] = {}
                 scales: dict[str, tuple[int, int]] = {}
                 for symbol in symbols:

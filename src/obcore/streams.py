@@ -51,9 +51,9 @@ WS_URLS = {
     "demo": "wss://demo-stream.binance.com",
 }
 
-#: ``tap(receive_time_ns, message)``: each frame delivered to a session (raw bytes of the
-#: combined envelope) and each snapshot handed over (the parsed dict), in feeding order.
-Tap = Callable[[int, "bytes | dict[str, Any]"], None]
+#: ``tap(receive_time_ns, symbol, message)``: each frame delivered to a session (raw bytes
+#: of the combined envelope) and each snapshot handed over (the parsed dict), in feeding order.
+Tap = Callable[[int, str, "bytes | dict[str, Any]"], None]
 
 
 class _Tracked:
@@ -107,7 +107,7 @@ class StreamManager:
     snapshot_limit : int
         ``limit`` of the REST snapshot.
     tap : callable, optional
-        ``tap(receive_time_ns, message)`` sees every frame and snapshot fed to a session
+        ``tap(receive_time_ns, symbol, message)`` sees every frame and snapshot fed to a session
         (the recorder uses it).
     connection_options : dict, optional
         Extra keyword arguments for :class:`StreamConnection` (control_interval,
@@ -318,7 +318,7 @@ class StreamManager:
         session = entry.session
         was_live = session.state is SyncState.LIVE
         if self._tap is not None:
-            self._tap(receive_time_ns, raw)
+            self._tap(receive_time_ns, entry.symbol, raw)
         try:
             session.receive_frame(raw)
         except Exception as exc:  # one bad frame must not stop the connection
@@ -356,7 +356,7 @@ class StreamManager:
                 if self._tracked.get(entry.symbol) is not entry:
                     return
                 if self._tap is not None:
-                    self._tap(time.time_ns(), snapshot)
+                    self._tap(time.time_ns(), entry.symbol, snapshot)
                 entry.snapshots += 1
                 was_live = session.state is SyncState.LIVE
                 try:
