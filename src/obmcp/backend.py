@@ -8,11 +8,14 @@ and the stream manager at it; ``live`` uses real Binance.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from obmcp.config import ServerSettings
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Backend", "open_backend"]
 
@@ -31,6 +34,8 @@ class Backend:
         Limit on tracked symbols (reported by orderbook_health).
     rest_url, ws_url : str or None
         Where the emulator listens, for ``emulator``/``replay`` sources.
+    store : obcore.store.SnapshotStore or None
+        The 1-s snapshot history, when a data dir is configured.
     """
 
     client: Any = None
@@ -38,6 +43,7 @@ class Backend:
     max_symbols: int = 20
     rest_url: str | None = None
     ws_url: str | None = None
+    store: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,7 +73,38 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         stack.push_async_callback(client.aclose)
         backend.client = client
         backend.streams = await _open_streams(stack, settings, client, ws_url)
+        if settings.data_dir is not None and backend.streams is not None:
+            backend.store = await _open_store(stack, settings.data_dir, backend.streams)
         yield backend
+
+
+async def _open_store(stack: contextlib.AsyncExitStack, data_dir: Any, streams: Any) -> Any:
+    """Open the snapshot store and capture every tracked book each second.
+
+    A store another process holds is reported and skipped: the live tools keep working.
+    """
+    import asyncio
+    import os
+
+    from obcore.errors import StoreError
+    from obcore.store import SnapshotStore
+    from obcore.store.capture import capture_snapshots
+
+    os.umask(0o077)  # files the store creates later stay private (0600) too
+    try:
+        store = await asyncio.to_thread(SnapshotStore.open, data_dir / "snapshots")
+    except StoreError as exc:
+        logger.warning("snapshot store disabled: %s", exc)
+        return None
+    stack.callback(store.close)
+
+    def sessions() -> list[Any]:
+        found = (streams.session(symbol) for symbol in streams.symbols)
+        return [session for session in found if session is not None]
+
+    task = asyncio.get_running_loop().create_task(capture_snapshots(store, sessions))
+    stack.callback(task.cancel)
+    return store
 
 
 async def _open_streams(

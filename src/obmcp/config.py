@@ -75,7 +75,8 @@ class ServerSettings:
     port: int = 8000
     source: str = "live"
     max_symbols: int = 20
-    data_dir: Path = field(default_factory=lambda: Path("~/.obmcp").expanduser())
+    # Where 1-s snapshots are stored (RocksDB); None: no history is kept.
+    data_dir: Path | None = None
     tool_names: str = "underscore"
     max_sessions: int = 50
     session_idle_seconds: float = 30 * 60
