@@ -568,7 +568,7 @@ class StreamConnection:
             self.control_messages_sent += 1
 
     async def _watch(self) -> None:
-        tick = max(0.02, min(1.0, self.watchdog_seconds / 5))
+        tick = max(0.02, min(0.25, self.watchdog_seconds / 10))
         while not self._closing:
             await asyncio.sleep(tick)
             now = time.monotonic()

@@ -32,6 +32,7 @@ from obcore.errors import (
     BinanceError,
     BookNotReadyError,
     InvalidInputError,
+    InvalidSymbolError,
     RateLimitError,
     SymbolLimitError,
     TransportError,
@@ -347,6 +348,11 @@ class StreamManager:
                     entry.last_error = f"snapshot: {exc}"
                     await asyncio.sleep(exc.retry_after if exc.retry_after is not None else 60.0)
                     continue
+                except InvalidSymbolError as exc:  # retrying cannot help
+                    entry.snapshot_errors += 1
+                    entry.last_error = f"snapshot: {exc}"
+                    log.warning("%s: %s; not retrying", entry.symbol, entry.last_error)
+                    return
                 except (TransportError, BinanceError) as exc:
                     failures += 1
                     entry.snapshot_errors += 1
