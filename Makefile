@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pytest -q bench --benchmark-only --benchmark-columns=median,ops,rounds --benchmark-sort=name
+	$(PY) -m pytest -q bench -o python_files="bench_*.py" --benchmark-only --benchmark-columns=median,ops,rounds --benchmark-sort=name
 
 demo: $(STAMP)
 	$(PY) -m obmcp.demo
