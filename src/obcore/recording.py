@@ -11,9 +11,9 @@ Two formats are read:
   ``<receive_epoch_s>: <combined json>``) and ``BINANCE.http.*``
   (``<url> -> <epoch_s>: <REST depth json>``, the symbol taken from the URL).
 
-A bare snapshot carries no symbol; in a single-symbol hftbacktest file it belongs to the
-symbol of the file's stream messages, so its ``symbol`` is taken from the nearest stream
-message (the next one if it comes first).
+A bare Binance snapshot carries no symbol. Our recorder adds a ``"symbol"`` field to each
+snapshot line; without it (single-symbol hftbacktest files) the snapshot belongs to the
+symbol of the file's stream messages, taken from the nearest one (the next if it comes first).
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def _envelope_message(receive_ns: int, obj: dict[str, Any]) -> Message:
         symbol = stream.split("@", 1)[0].upper()
         return Message(receive_ns, stream, symbol, stream_kind(stream), data)
     if "lastUpdateId" in obj and "bids" in obj:
-        return Message(receive_ns, None, "", "snapshot", obj)
+        # Our recorder adds "symbol" to snapshot lines; other recordings leave it to the file.
+        return Message(receive_ns, None, str(obj.get("symbol", "")).upper(), "snapshot", obj)
     event = obj.get("e")
     symbol = str(obj.get("s", "")).upper()
     kind = {"depthUpdate": "depth", "trade": "trade", "aggTrade": "aggTrade"}.get(event, "other")

@@ -84,13 +84,9 @@ def test_multi_symbol_recording_holds_everything_to_rebuild_each_book(tmp_path):
     out = tmp_path / "multi.gz"
     symbols = ["AAVEUPUSDT", "VETETH", "SWRVBUSD"]  # the busiest in this recording
     result = record_from_emulator(out, [MULTI], symbols)
-    sessions = {symbol: BookSession(symbol) for symbol in symbols}
-    for message in read_messages([out]):
-        if message.kind == "snapshot":
-            # Bare Binance snapshot plus the recorder's "symbol" field.
-            sessions[message.payload["symbol"]].receive_snapshot(message.payload)
-        else:
-            sessions[message.symbol].receive(message.payload)
+    snapshots = [m for m in read_messages([out]) if m.kind == "snapshot"]
+    assert {m.symbol for m in snapshots} == set(symbols)  # from the recorder's "symbol" field
+    sessions = replayed_books(out)  # the stock replay (obcore.replay)
     check_same_books(symbols, result, sessions)
 
 
