@@ -26,7 +26,7 @@ from obcore.numbers import format_decimal
 from obcore.recording import Message, merge_by_time
 from obcore.session import BookSession
 
-__all__ = ["ReplayStep", "l1_record", "main", "replay"]
+__all__ = ["ReplayStep", "feed", "l1_record", "main", "replay", "route"]
 
 
 @dataclass(slots=True)
@@ -38,12 +38,15 @@ class ReplayStep:
     applied: bool
 
 
-def replay(
+def route(
     paths: Iterable[str | Path],
     symbols: Iterable[str] | None = None,
     sessions: dict[str, BookSession] | None = None,
-) -> Iterator[ReplayStep]:
-    """Feed recordings through one ``BookSession`` per symbol, yielding every step.
+) -> Iterator[tuple[Message, BookSession]]:
+    """Yield each book-relevant message of the recordings with its symbol's session, unfed.
+
+    The caller feeds the message (``session.receive_snapshot`` / ``session.receive``); this
+    lets it act between messages, e.g. take a snapshot at a second boundary.
 
     Parameters
     ----------
@@ -52,7 +55,7 @@ def replay(
     symbols : iterable of str, optional
         Only these symbols (upper case); all by default.
     sessions : dict, optional
-        Symbol -> session to feed (created on first sight when missing).
+        Symbol -> session (created on first sight when missing).
     """
     wanted = {s.upper() for s in symbols} if symbols else None
     sessions = {} if sessions is None else sessions
@@ -65,12 +68,28 @@ def replay(
         session = sessions.get(symbol)
         if session is None:
             session = sessions[symbol] = BookSession(symbol)
-        if message.kind == "snapshot":
-            session.receive_snapshot(message.payload)
-            applied = False
-        else:
-            applied = session.receive(message.payload)
-        yield ReplayStep(message, session, applied)
+        yield message, session
+
+
+def feed(message: Message, session: BookSession) -> bool:
+    """Give a routed message to its session; True for a depth event applied live."""
+    if message.kind == "snapshot":
+        session.receive_snapshot(message.payload)
+        return False
+    return session.receive(message.payload)
+
+
+def replay(
+    paths: Iterable[str | Path],
+    symbols: Iterable[str] | None = None,
+    sessions: dict[str, BookSession] | None = None,
+) -> Iterator[ReplayStep]:
+    """Feed recordings through one ``BookSession`` per symbol, yielding every step.
+
+    Parameters are those of :func:`route`.
+    """
+    for message, session in route(paths, symbols, sessions):
+        yield ReplayStep(message, session, feed(message, session))
 
 
 def l1_record(session: BookSession) -> dict:

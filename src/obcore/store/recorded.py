@@ -36,32 +36,21 @@ def snapshots_from_recording(
     ------
     Snapshot
     """
-    from obcore.recording import merge_by_time
-    from obcore.session import BookSession, SyncState
+    from obcore.replay import feed, route
+    from obcore.session import SyncState
 
-    wanted = {s.upper() for s in symbols} if symbols else None
-    sessions: dict[str, BookSession] = {}
     next_second: dict[str, int] = {}
-    for message in merge_by_time(paths):
-        symbol = message.symbol
-        if not symbol or (wanted is not None and symbol not in wanted):
-            continue
-        if message.kind not in ("depth", "snapshot", "trade", "aggTrade"):
-            continue
-        session = sessions.get(symbol)
-        if session is None:
-            session = sessions[symbol] = BookSession(symbol)
-        if message.kind == "snapshot":
-            session.receive_snapshot(message.payload)
-            continue
-        event_ms = message.payload.get("E") or message.payload.get("T") or 0
-        second = int(event_ms) // 1000
-        pending = next_second.get(symbol)
-        if pending is not None:
-            while pending < second:
-                yield snapshot_of(session, pending)
-                pending += 1
-            next_second[symbol] = pending
-        session.receive(message.payload)
-        if pending is None and session.state is SyncState.LIVE:
+    for message, session in route(paths, symbols):
+        symbol = session.symbol
+        if message.kind != "snapshot":
+            event_ms = message.payload.get("E") or message.payload.get("T") or 0
+            second = int(event_ms) // 1000
+            pending = next_second.get(symbol)
+            if pending is not None:
+                while pending < second:
+                    yield snapshot_of(session, pending)
+                    pending += 1
+                next_second[symbol] = pending
+        feed(message, session)
+        if symbol not in next_second and session.state is SyncState.LIVE:
             next_second[symbol] = session.last_event_time_ms // 1000
