@@ -92,8 +92,14 @@ class Book:
             if not 0 <= scale <= MAX_SCALE:
                 raise InvalidInputError(f"{name} {scale} is outside 0..{MAX_SCALE}")
         self.counters = counters if counters is not None else SecondCounters(60)
-        self._kernel = _DepthBook(price_scale, qty_scale, self.counters.data)
-        self.counters.attach(self._kernel)
+        kernel = self._kernel = _DepthBook(price_scale, qty_scale, self.counters.data)
+        self.counters.attach(kernel)
+        # The per-message calls go straight to the kernel: a Python wrapper would double
+        # their cost. The methods below document them and serve subclasses.
+        self.apply = kernel.apply_levels
+        self.read_top = kernel.read_top
+        self.best_bid = kernel.best_bid
+        self.best_ask = kernel.best_ask
 
     # ------------------------------------------------------------- properties
     @property
@@ -179,6 +185,15 @@ class Book:
         The zero-allocation read for hot loops; returns the number of levels written.
         """
         return int(self._kernel.top(side, prices_out, qtys_out))
+
+    def read_top(self, out: np.ndarray) -> tuple[int, int]:
+        """Write the best ``n`` levels of both sides into a caller-owned (4, n) int64 array.
+
+        Rows: bid prices, bid qtys, ask prices, ask qtys, best first; entries past a side's
+        depth are left as they were. Returns (bid levels written, ask levels written). The
+        one-call, zero-allocation read for hot loops.
+        """
+        return self._kernel.read_top(out)
 
     def price(self, value: int) -> float:
         """A scaled integer price as a float."""

@@ -100,3 +100,14 @@ def test_apply_and_apply_batch_agree_with_per_event_reads():
     gap_events = [(60, 60, 60_000, events[0][3]), (70, 70, 70_000, events[0][3]), (71, 71, 71_000, events[0][3])]
     statuses, _ = many.apply_batch(DepthBatch.from_events(gap_events))
     assert statuses.tolist() == [APPLIED, GAP, NOT_RUN]
+
+
+def test_read_top_fills_both_sides_in_one_call(book):
+    out = np.full((4, 4), -1, dtype=np.int64)
+    assert book.read_top(out) == (3, 3)
+    assert out[:, :3].tolist() == [[10000, 9999, 9950], [1000, 2000, 4000], [10002, 10005, 10100], [3000, 1000, 10000]]
+    assert out[:, 3].tolist() == [-1, -1, -1, -1]  # past the depth: untouched
+    with pytest.raises(TypeError, match="int64"):
+        book.read_top(np.zeros((4, 3), dtype=np.float64))
+    with pytest.raises(TypeError):
+        book.apply(2, 2, 0, np.zeros((1, 2), dtype=np.int64))  # rows must have 3 columns

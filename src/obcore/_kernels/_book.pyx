@@ -16,6 +16,10 @@ from libc.string cimport memmove
 
 import numpy as np
 
+cimport numpy as cnp
+
+cnp.import_array()
+
 cdef extern from "Python.h":
     char* PyBytes_AS_STRING(object)
     Py_ssize_t PyBytes_GET_SIZE(object)
@@ -100,6 +104,24 @@ cdef inline Py_ssize_t lower_bound_from_end(const int64_t* keys, Py_ssize_t n, i
         else:
             hi = mid
     return lo
+
+
+cdef int64_t* int64_rows(object arr, Py_ssize_t columns, bint writeable, Py_ssize_t* rows) except NULL:
+    """Data pointer of a C-contiguous int64 array of shape (rows, columns), or (rows,) if
+    columns == 0. Checked with numpy's C macros: a memoryview costs ~10x more per call."""
+    cdef cnp.ndarray a
+    if not cnp.PyArray_Check(arr):
+        raise TypeError(f"expected a numpy int64 array, got {type(arr).__name__}")
+    a = <cnp.ndarray> arr
+    if (cnp.PyArray_TYPE(a) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or cnp.PyArray_NDIM(a) != (2 if columns else 1)
+            or (columns and cnp.PyArray_DIM(a, 1) != columns)):
+        raise TypeError(f"expected a C-contiguous int64 array with {columns or 'any'} columns, "
+                        f"got {arr.dtype} shape {arr.shape}")
+    if writeable and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError("output array is read-only")
+    rows[0] = cnp.PyArray_DIM(a, 0)
+    return <int64_t*> cnp.PyArray_DATA(a)
 
 
 # ---------------------------------------------------------------- JSON scanning
@@ -486,10 +508,44 @@ cdef class DepthBook:
             self._set_level(<int> levels[j, 0], levels[j, 1], levels[j, 2], column, event_time)
         return self._finish(last_id, event_time)
 
-    def apply_levels(self, int64_t first_id, int64_t last_id, int64_t event_time,
-                     const int64_t[:, ::1] levels):
+    def apply_levels(self, int64_t first_id, int64_t last_id, int64_t event_time, levels):
         """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
-        return self._apply_rows(first_id, last_id, event_time, levels, 0, levels.shape[0])
+        cdef Py_ssize_t n, j, column
+        cdef int64_t* rows = int64_rows(levels, 3, False, &n)
+        cdef int status = self._check(first_id, last_id)
+        if status != S_APPLIED:
+            return status
+        column = self._slot(event_time // 1000)
+        self._count(column, F_MESSAGES, 1)
+        for j in range(n):
+            self._set_level(<int> rows[3 * j], rows[3 * j + 1], rows[3 * j + 2], column, event_time)
+        return self._finish(last_id, event_time)
+
+    def read_top(self, out):
+        """Fill ``out`` (int64, shape (4, n)) with bid prices, bid qtys, ask prices, ask
+        qtys best first; returns (bid levels written, ask levels written)."""
+        cdef Py_ssize_t depth, j, n_bids, n_asks
+        cdef int64_t* data
+        cdef cnp.ndarray a
+        if not cnp.PyArray_Check(out):
+            raise TypeError(f"expected a numpy int64 array, got {type(out).__name__}")
+        a = <cnp.ndarray> out
+        if (cnp.PyArray_TYPE(a) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+                or cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_DIM(a, 0) != 4 or not cnp.PyArray_ISWRITEABLE(a)):
+            raise TypeError(f"expected a writeable C-contiguous int64 array of shape (4, n), got {out.dtype} {out.shape}")
+        depth = cnp.PyArray_DIM(a, 1)
+        data = <int64_t*> cnp.PyArray_DATA(a)
+        cdef Side* bids = &self.sides[0]
+        cdef Side* asks = &self.sides[1]
+        n_bids = bids.n if bids.n < depth else depth
+        n_asks = asks.n if asks.n < depth else depth
+        for j in range(n_bids):
+            data[j] = bids.keys[bids.n - 1 - j]
+            data[depth + j] = bids.qtys[bids.n - 1 - j]
+        for j in range(n_asks):
+            data[2 * depth + j] = -asks.keys[asks.n - 1 - j]
+            data[3 * depth + j] = asks.qtys[asks.n - 1 - j]
+        return n_bids, n_asks
 
     def apply_batch(self, const int64_t[:, ::1] ids, const int64_t[::1] offsets,
                     const int64_t[:, ::1] levels, int64_t[:, :, ::1] tops_out, signed char[::1] statuses_out):
@@ -717,15 +773,32 @@ cdef class DepthBook:
         price = book.keys[book.n - 1]
         return (price if side == 0 else -price), book.qtys[book.n - 1]
 
-    def top(self, int side, int64_t[::1] prices_out, int64_t[::1] qtys_out):
+    def best_bid(self):
+        cdef Side* book = &self.sides[0]
+        if book.n == 0:
+            return None
+        return book.keys[book.n - 1], book.qtys[book.n - 1]
+
+    def best_ask(self):
+        cdef Side* book = &self.sides[1]
+        if book.n == 0:
+            return None
+        return -book.keys[book.n - 1], book.qtys[book.n - 1]
+
+    def top(self, int side, prices_out, qtys_out):
         """Fill the OUT arrays best-first; return how many levels were written."""
         cdef Side* book = &self.sides[side]
-        cdef Py_ssize_t n = book.n if book.n < prices_out.shape[0] else prices_out.shape[0]
+        cdef Py_ssize_t n_prices, n_qtys
+        cdef int64_t* prices = int64_rows(prices_out, 0, True, &n_prices)
+        cdef int64_t* qtys = int64_rows(qtys_out, 0, True, &n_qtys)
+        cdef Py_ssize_t n = book.n if book.n < n_prices else n_prices
         cdef Py_ssize_t j
+        if n_qtys < n:
+            n = n_qtys
         cdef int64_t sign = 1 if side == 0 else -1
         for j in range(n):
-            prices_out[j] = sign * book.keys[book.n - 1 - j]
-            qtys_out[j] = book.qtys[book.n - 1 - j]
+            prices[j] = sign * book.keys[book.n - 1 - j]
+            qtys[j] = book.qtys[book.n - 1 - j]
         return n
 
     def depth_until(self, int side, int64_t limit_price):

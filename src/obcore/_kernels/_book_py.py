@@ -240,6 +240,8 @@ class DepthBook:
 
     def apply_levels(self, first_id: int, last_id: int, event_time: int, levels: np.ndarray) -> int:
         """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
+        if not isinstance(levels, np.ndarray) or levels.dtype != np.int64 or levels.ndim != 2 or levels.shape[1] != 3:
+            raise TypeError(f"expected an int64 array with 3 columns, got {getattr(levels, 'shape', levels)!r}")
         return self._apply_rows(first_id, last_id, event_time, levels.tolist())
 
     def apply_batch(self, ids, offsets, levels, tops_out, statuses_out) -> int:
@@ -314,6 +316,12 @@ class DepthBook:
         price = keys[-1] if side == BID else -keys[-1]
         return price, self.qtys[side][-1]
 
+    def best_bid(self) -> tuple[int, int] | None:
+        return self.best(BID)
+
+    def best_ask(self) -> tuple[int, int] | None:
+        return self.best(ASK)
+
     def top(self, side: int, prices_out: np.ndarray, qtys_out: np.ndarray) -> int:
         """Fill the OUT arrays best-first; return how many levels were written."""
         keys, qtys = self.keys[side], self.qtys[side]
@@ -323,6 +331,13 @@ class DepthBook:
             prices_out[j] = sign * keys[-1 - j]
             qtys_out[j] = qtys[-1 - j]
         return n
+
+    def read_top(self, out: np.ndarray) -> tuple[int, int]:
+        """Fill ``out`` (int64, shape (4, n)) with bid prices, bid qtys, ask prices, ask
+        qtys best first; returns (bid levels written, ask levels written)."""
+        if out.dtype != np.int64 or out.ndim != 2 or out.shape[0] != 4:
+            raise TypeError(f"expected an int64 array of shape (4, n), got {out.dtype} {out.shape}")
+        return self.top(BID, out[0], out[1]), self.top(ASK, out[2], out[3])
 
     def depth_until(self, side: int, limit_price: int) -> int:
         """Total qty of the side's levels at or better than ``limit_price``."""
