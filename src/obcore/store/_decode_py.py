@@ -13,7 +13,9 @@ __all__ = ["decode_blocks"]
 def decode_blocks(
     buf,  # IN uint8 (nbytes,): decompressed payloads, concatenated
     payload_starts,  # IN int64 (nblocks,): offset of each block's payload in buf
-    stream_lengths,  # IN int64 (nblocks, 9): byte length of each stream
+    stream_lengths,  # IN int64 (nblocks, nstreams): byte length of each stream
+    stream_kinds,  # IN int64 (nstreams,): 0 varints, 1 low byte plane, 2 second byte plane, 3 ``>> 16`` varints
+    logical_first,  # IN int64 (9,): first stream of each value run
     n_rows,  # IN int64 (nblocks,)
     n_fields,  # IN int64 (nblocks,): counter fields stored in each block
     block_starts,  # IN int64 (nblocks,): first second of each block
@@ -22,7 +24,7 @@ def decode_blocks(
     row_offsets,  # IN int64 (nblocks,): first output row of each block
     cache_levels,  # IN int64 (nblocks,): levels each side remembers (>= depth)
     scratch,  # SCRATCH int64 (>= nbytes,): decoded varints of one block
-    value_starts,  # SCRATCH int64 (10,)
+    value_starts,  # SCRATCH int64 (10,): where each value run starts in scratch
     change_prices,  # SCRATCH int64 (>= depth + max cache,)
     change_qtys,  # SCRATCH int64 (>= depth + max cache,)
     known_prices,  # SCRATCH int64 (>= max cache,)
@@ -42,14 +44,37 @@ def decode_blocks(
     depth = bid_prices.shape[1]
     for block in range(payload_starts.shape[0]):
         bad = -(block + 1)
-        # 1. every stream of the block into scratch, as unsigned varints
+        # 1. every stream of the block into scratch as unsigned values. A byte-plane triple
+        # (low byte, second byte, varints of the rest) rebuilds one run of values.
         pos = payload_starts[block]
         count = 0
-        for stream in range(9):
+        run_start = 0
+        run_length = 0
+        logical = 0
+        for stream in range(stream_kinds.shape[0]):
+            if logical < 9 and logical_first[logical] == stream:
+                value_starts[logical] = count
+                logical += 1
             end = pos + stream_lengths[block, stream]
             if end > buf.shape[0]:
                 return bad
-            value_starts[stream] = count
+            kind = stream_kinds[stream]
+            if kind == 1:
+                run_start = count
+                run_length = end - pos
+                while pos < end:
+                    scratch[count] = int(buf[pos])
+                    pos += 1
+                    count += 1
+                continue
+            if kind == 2:
+                if end - pos != run_length:
+                    return bad
+                for i in range(run_length):
+                    scratch[run_start + i] |= int(buf[pos + i]) << 8
+                pos = end
+                continue
+            index = 0
             while pos < end:
                 result = 0
                 shift = 0
@@ -62,8 +87,18 @@ def decode_blocks(
                     shift += 7
                     if byte < 128:
                         break
-                scratch[count] = result
-                count += 1
+                if kind == 3:
+                    if index >= run_length:
+                        return bad
+                    scratch[run_start + index] |= result << 16
+                else:
+                    scratch[count] = result
+                    count += 1
+                index += 1
+            if kind == 3 and index != run_length:
+                return bad
+        if logical != 9:
+            return bad
         value_starts[9] = count
         n = n_rows[block]
         first = row_offsets[block]

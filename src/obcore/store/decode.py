@@ -16,7 +16,18 @@ import zstandard
 
 from obcore.errors import StoreError
 from obcore.store._decode_py import decode_blocks as decode_blocks_py
-from obcore.store.codec import N_SCALARS, N_STREAMS, inverse_counters, read_header
+from obcore.store.codec import (
+    COUNTER_ORDER,
+    FRAMES,
+    LOGICAL_FIRST,
+    N_SCALARS,
+    N_STREAMS,
+    STREAM_KINDS,
+    ZSTD,
+    BlockHeader,
+    inverse_counters,
+    read_header,
+)
 from obcore.store.snapshot import DEPTH, SnapshotArrays, scale_qty_counters
 
 __all__ = ["decode_values", "empty_arrays", "kernel", "warm_up"]
@@ -83,6 +94,43 @@ def _allocate(
 
 
 _DECOMPRESSOR = zstandard.ZstdDecompressor()
+_KINDS = np.array(STREAM_KINDS, dtype=np.int64)
+_LOGICAL_FIRST = np.array(LOGICAL_FIRST, dtype=np.int64)
+
+
+def _streams(symbol: str, header: BlockHeader) -> bytes:
+    """A block's streams, uncompressed and in stream order (frames group them otherwise)."""
+    payload = header.payload
+    pieces: list[bytes] = [b""] * N_STREAMS
+    at = 0
+    for members, stored, coding in zip(FRAMES, header.frame_lengths, header.frame_codings):
+        frame = payload[at : at + stored]
+        at += stored
+        size = sum(header.stream_lengths[i] for i in members)
+        if coding == ZSTD:
+            try:
+                frame = _DECOMPRESSOR.decompress(frame, max_output_size=size)
+            except zstandard.ZstdError as exc:
+                raise StoreError(
+                    f"{symbol}: stored block at second {header.block_start_s} does not decompress: {exc}"
+                ) from exc
+        elif coding != 0:
+            raise StoreError(f"{symbol}: stored block at second {header.block_start_s} has frame coding {coding!r}")
+        if len(frame) != size:
+            raise StoreError(
+                f"{symbol}: stored block at second {header.block_start_s} is corrupt "
+                f"(a frame holds {len(frame)} bytes, its streams {size})"
+            )
+        offset = 0
+        for i in members:
+            pieces[i] = frame[offset : offset + header.stream_lengths[i]]
+            offset += header.stream_lengths[i]
+    if at != len(payload):
+        raise StoreError(
+            f"{symbol}: stored block at second {header.block_start_s} is corrupt "
+            f"(frames take {at} of {len(payload)} payload bytes)"
+        )
+    return b"".join(pieces)
 
 
 def decode_values(
@@ -118,17 +166,12 @@ def decode_values(
     names = tuple(counter_names)
     if not headers:
         return empty_arrays(symbol, names)
-    try:
-        payloads = [_DECOMPRESSOR.decompress(h.payload) for h in headers]
-    except zstandard.ZstdError as exc:
-        raise StoreError(f"{symbol}: a stored block does not decompress: {exc}") from exc
+    payloads = [_streams(symbol, h) for h in headers]
     nblocks = len(headers)
     n_rows = np.fromiter((h.n_rows for h in headers), dtype=np.int64, count=nblocks)
     n_fields = np.fromiter((h.n_fields for h in headers), dtype=np.int64, count=nblocks)
     sizes = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=nblocks)
     lengths = np.array([h.stream_lengths for h in headers], dtype=np.int64).reshape(nblocks, N_STREAMS)
-    if np.any(lengths.sum(axis=1) != sizes):
-        raise StoreError(f"{symbol}: a stored block's stream lengths do not match its payload")
     starts = np.cumsum(sizes) - sizes
     row_offsets = np.cumsum(n_rows) - n_rows
     fields = int(n_fields.max())
@@ -147,6 +190,8 @@ def decode_values(
         buf,
         starts,
         lengths,
+        _KINDS,
+        _LOGICAL_FIRST,
         n_rows,
         n_fields,
         np.fromiter((h.block_start_s for h in headers), dtype=np.int64, count=nblocks),
@@ -155,7 +200,7 @@ def decode_values(
         row_offsets,
         cache_levels,
         np.empty(max(buf.shape[0], 1), dtype=np.int64),
-        np.empty(N_STREAMS + 1, dtype=np.int64),
+        np.empty(len(LOGICAL_FIRST) + 1, dtype=np.int64),
         np.empty(DEPTH + cache, dtype=np.int64),
         np.empty(DEPTH + cache, dtype=np.int64),
         np.empty(cache, dtype=np.int64),
@@ -192,7 +237,15 @@ def decode_values(
             out.bid_qtys[rows] *= header.qty_quantum
             out.ask_qtys[rows] *= header.qty_quantum
         if header.counter_transform == 1:
-            out.counters[rows, : header.n_fields] = inverse_counters(out.counters[rows, : header.n_fields])
+            if header.n_fields != len(COUNTER_ORDER):
+                raise StoreError(
+                    f"{symbol}: stored block at second {header.block_start_s} has counter transform 1 "
+                    f"with {header.n_fields} fields, expected {len(COUNTER_ORDER)}"
+                )
+            stored = out.counters[rows, : header.n_fields]
+            fields = np.empty_like(stored)
+            fields[:, COUNTER_ORDER] = stored
+            out.counters[rows, : header.n_fields] = inverse_counters(fields)
         elif header.counter_transform != 0:
             raise StoreError(f"{symbol}: unknown counter transform {header.counter_transform} in a stored block")
     _rescale(out, n_rows, row_offsets, price_scales, qty_scales)

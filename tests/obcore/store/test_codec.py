@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgpack
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from obcore.store._decode_nb import decode_blocks as decode_numba
 from obcore.store._decode_py import decode_blocks as decode_python
 from obcore.store._synthetic import synthetic_snapshots
 from obcore.store._varint import encode_varints, unzigzag, zigzag
-from obcore.store.codec import encode_block, forward_counters, inverse_counters, read_header
+from obcore.store.codec import FRAMES, encode_block, forward_counters, inverse_counters, read_header
 from obcore.store.decode import decode_values
 
 KERNELS = pytest.mark.parametrize("kernel", [decode_python, decode_numba], ids=["python", "numba"])
@@ -141,3 +142,83 @@ def test_counter_transform_is_exact(rows):
     counters = np.array(rows, dtype=np.int64)
     stored = forward_counters(counters.T).T.copy()
     assert np.array_equal(inverse_counters(stored), counters)
+
+
+def test_format_version_mismatch_is_a_clear_error():
+    value = _blocks(list(synthetic_snapshots(seconds=5)), 60)[0]
+    fields = list(msgpack.unpackb(value))
+    fields[0] = 1
+    with pytest.raises(StoreError, match="format version 1; this obcore reads 2"):
+        read_header(msgpack.packb(fields))
+
+
+@KERNELS
+def test_corrupt_frame_and_plane_lengths_raise_store_error(kernel):
+    value = _blocks(list(synthetic_snapshots(seconds=30)), 60)[0]
+    fields = list(msgpack.unpackb(value))
+    lengths = list(fields[11])
+    lengths[4] += 1  # the bid second-byte plane no longer matches the low-byte plane
+    fields[11] = lengths
+    with pytest.raises(StoreError, match="corrupt"):
+        decode_values("BTCUSDT", [msgpack.packb(fields)], decode=kernel)
+    fields = list(msgpack.unpackb(value))
+    fields[14] = fields[14] + b"\x00"  # a stray byte after the last frame
+    with pytest.raises(StoreError, match="corrupt"):
+        decode_values("BTCUSDT", [msgpack.packb(fields)], decode=kernel)
+
+
+def test_frames_are_raw_when_zstd_does_not_shrink_them():
+    header = read_header(_blocks(list(synthetic_snapshots(seconds=300, seed=3)), 300)[0])
+    assert set(header.frame_codings) <= {0, 1}
+    assert sum(header.frame_lengths) == len(header.payload)
+    # the low size bytes are close to uniform: stored raw, one byte per size
+    low = FRAMES.index((3, 8))
+    assert header.frame_codings[low] == 0
+    assert header.frame_lengths[low] == header.stream_lengths[3] + header.stream_lengths[8]
+
+
+_LEVEL_SIZES = st.integers(min_value=1, max_value=2**40)
+
+
+@st.composite
+def _books(draw):
+    """A few seconds of a random book: prices drift, levels come and go, sizes of any width."""
+    n = draw(st.integers(1, 12))
+    mid = draw(st.integers(1_000, 10**9))
+    rows = []
+    time_s = draw(st.integers(0, 299))
+    for _ in range(n):
+        mid += draw(st.integers(-30, 30))
+        bid_gaps = draw(st.lists(st.integers(1, 4), max_size=20))
+        ask_gaps = draw(st.lists(st.integers(1, 4), max_size=20))
+        bids, price = [], mid
+        for gap in bid_gaps:
+            price -= gap
+            bids.append((price, draw(_LEVEL_SIZES)))
+        asks, price = [], mid
+        for gap in ask_gaps:
+            price += gap
+            asks.append((price, draw(_LEVEL_SIZES)))
+        counters = draw(st.lists(st.integers(0, 2**50), min_size=len(FIELD_NAMES), max_size=len(FIELD_NAMES)))
+        rows.append(
+            _snapshot(
+                time_s,
+                bids,
+                asks,
+                counters=np.array(counters, dtype=np.int64),
+                last_update_id=draw(st.integers(0, 2**50)),
+                bid_count=draw(st.integers(0, 5000)),
+            )
+        )
+        time_s += draw(st.integers(1, 3))
+    return rows
+
+
+@given(_books())
+@settings(max_examples=60, deadline=None)
+def test_encode_decode_is_identity_in_both_kernels(snapshots):
+    values = [encode_block(snapshots, 0)]
+    python = decode_values("ETHUSDT", values, FIELD_NAMES, decode=decode_python)
+    numba = decode_values("ETHUSDT", values, FIELD_NAMES, decode=decode_numba)
+    _assert_rows_equal(python, snapshots)
+    _assert_rows_equal(numba, snapshots)
