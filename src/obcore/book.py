@@ -265,9 +265,8 @@ class Book:
             return SweepResult(side, notional, 0.0, 0.0, None, None, None, 0, False)
         best_price = best[0] / 10**self.price_scale
         avg = filled / qty
-        slippage = (avg - best_price) / best_price * 1e4
-        if side == "sell":
-            slippage = -slippage
+        worse_by = avg - best_price if side == "buy" else best_price - avg
+        slippage = worse_by / best_price * 1e4 + 0.0  # + 0.0 turns -0.0 into 0.0
         complete = filled >= notional * (1 - 1e-12)
         return SweepResult(side, notional, qty, filled, avg, worst, slippage, levels, complete)
 
