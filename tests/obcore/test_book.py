@@ -107,7 +107,27 @@ def test_read_top_fills_both_sides_in_one_call(book):
     assert book.read_top(out) == (3, 3)
     assert out[:, :3].tolist() == [[10000, 9999, 9950], [1000, 2000, 4000], [10002, 10005, 10100], [3000, 1000, 10000]]
     assert out[:, 3].tolist() == [-1, -1, -1, -1]  # past the depth: untouched
-    with pytest.raises(TypeError, match="int64"):
+    with pytest.raises(InvalidInputError, match="int64"):
         book.read_top(np.zeros((4, 3), dtype=np.float64))
-    with pytest.raises(TypeError):
-        book.apply(2, 2, 0, np.zeros((1, 2), dtype=np.int64))  # rows must have 3 columns
+    with pytest.raises(InvalidInputError, match="3 columns"):
+        book.apply(2, 2, 0, np.zeros((1, 2), dtype=np.int64))
+
+
+@pytest.mark.parametrize(
+    "row", [[2, 100, 5], [-1, 100, 5], [0, 100, -5], [1, 0, 5], [1, -3, 5]], ids=str
+)
+def test_bad_rows_are_refused_before_anything_is_applied(book, row):
+    """A side other than 0/1 would index outside the kernel's arrays: it must be refused."""
+    levels = np.array([[0, 9_998, 7], row], dtype=np.int64)
+    with pytest.raises(InvalidInputError, match="level row 1"):
+        book.apply(2, 2, 0, levels)
+    assert book.last_update_id == 1 and book.best_bid() == (10000, 1000)  # nothing applied
+    from obcore.book import DepthBatch
+
+    with pytest.raises(InvalidInputError, match="level row 1"):
+        book.apply_batch(DepthBatch.from_events([(2, 2, 0, levels)]))
+    for side in (2, -1):
+        with pytest.raises(InvalidInputError, match="side"):
+            book.top_into(np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64), side)
+        with pytest.raises(InvalidInputError, match="side"):
+            book._kernel.best(side)

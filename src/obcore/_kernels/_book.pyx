@@ -16,6 +16,8 @@ from libc.string cimport memmove
 
 import numpy as np
 
+from obcore.errors import InvalidInputError
+
 cimport numpy as cnp
 
 cnp.import_array()
@@ -111,17 +113,41 @@ cdef int64_t* int64_rows(object arr, Py_ssize_t columns, bint writeable, Py_ssiz
     columns == 0. Checked with numpy's C macros: a memoryview costs ~10x more per call."""
     cdef cnp.ndarray a
     if not cnp.PyArray_Check(arr):
-        raise TypeError(f"expected a numpy int64 array, got {type(arr).__name__}")
+        raise InvalidInputError(f"expected a numpy int64 array, got {type(arr).__name__}")
     a = <cnp.ndarray> arr
     if (cnp.PyArray_TYPE(a) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
             or cnp.PyArray_NDIM(a) != (2 if columns else 1)
             or (columns and cnp.PyArray_DIM(a, 1) != columns)):
-        raise TypeError(f"expected a C-contiguous int64 array with {columns or 'any'} columns, "
+        raise InvalidInputError(f"expected a C-contiguous int64 array with {columns or 'any'} columns, "
                         f"got {arr.dtype} shape {arr.shape}")
     if writeable and not cnp.PyArray_ISWRITEABLE(a):
-        raise ValueError("output array is read-only")
+        raise InvalidInputError("output array is read-only")
     rows[0] = cnp.PyArray_DIM(a, 0)
     return <int64_t*> cnp.PyArray_DATA(a)
+
+
+cdef inline Py_ssize_t first_bad_row(const int64_t* rows, Py_ssize_t n) noexcept nogil:
+    """Index of the first (side, price, qty) row the book cannot take, or -1.
+
+    The side indexes a C array: anything but 0/1 would write outside it.
+    """
+    cdef Py_ssize_t j
+    for j in range(n):
+        if (rows[3 * j] != 0 and rows[3 * j] != 1) or rows[3 * j + 1] <= 0 or rows[3 * j + 2] < 0:
+            return j
+    return -1
+
+
+cdef int check_side(int side) except -1:
+    if side != 0 and side != 1:
+        raise InvalidInputError(f"side must be 0 (bid) or 1 (ask), got {side}")
+    return 0
+
+
+def _bad_row_error(Py_ssize_t index, int64_t side, int64_t price, int64_t qty):
+    return InvalidInputError(
+        f"level row {index} (side {side}, price {price}, qty {qty}): side must be 0 (bid) or 1 (ask), "
+        "price > 0 and qty >= 0")
 
 
 # ---------------------------------------------------------------- JSON scanning
@@ -512,6 +538,9 @@ cdef class DepthBook:
         """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
         cdef Py_ssize_t n, j, column
         cdef int64_t* rows = int64_rows(levels, 3, False, &n)
+        cdef Py_ssize_t bad = first_bad_row(rows, n)
+        if bad >= 0:
+            raise _bad_row_error(bad, rows[3 * bad], rows[3 * bad + 1], rows[3 * bad + 2])
         cdef int status = self._check(first_id, last_id)
         if status != S_APPLIED:
             return status
@@ -528,11 +557,12 @@ cdef class DepthBook:
         cdef int64_t* data
         cdef cnp.ndarray a
         if not cnp.PyArray_Check(out):
-            raise TypeError(f"expected a numpy int64 array, got {type(out).__name__}")
+            raise InvalidInputError(f"expected a numpy int64 array, got {type(out).__name__}")
         a = <cnp.ndarray> out
         if (cnp.PyArray_TYPE(a) != cnp.NPY_INT64 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
                 or cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_DIM(a, 0) != 4 or not cnp.PyArray_ISWRITEABLE(a)):
-            raise TypeError(f"expected a writeable C-contiguous int64 array of shape (4, n), got {out.dtype} {out.shape}")
+            raise InvalidInputError(
+                f"expected a writeable C-contiguous int64 array of shape (4, n), got {out.dtype} {out.shape}")
         depth = cnp.PyArray_DIM(a, 1)
         data = <int64_t*> cnp.PyArray_DATA(a)
         cdef Side* bids = &self.sides[0]
@@ -555,10 +585,23 @@ cdef class DepthBook:
         ``levels``; ``tops_out[k]`` gets (bid prices, bid qtys, ask prices, ask qtys), zero
         padded. Stops after the first gap or crossed book; returns events processed.
         """
-        cdef Py_ssize_t k, j, depth = tops_out.shape[2], n, m = ids.shape[0]
+        cdef Py_ssize_t k, j, depth = tops_out.shape[2], n, m = ids.shape[0], bad
         cdef int status
         cdef Side* bids = &self.sides[0]
         cdef Side* asks = &self.sides[1]
+        # Bounds are checked here once: the loop below indexes without checks.
+        if offsets.shape[0] != m + 1 or tops_out.shape[0] < m or statuses_out.shape[0] < m or tops_out.shape[1] != 4:
+            raise InvalidInputError(f"batch shapes disagree: {m} events, {offsets.shape[0]} offsets, "
+                                    f"tops {tuple(tops_out.shape)[:3]}, statuses {statuses_out.shape[0]}")
+        if levels.shape[1] != 3:
+            raise InvalidInputError(f"levels must have 3 columns, got {levels.shape[1]}")
+        for k in range(m):
+            if offsets[k] < 0 or offsets[k] > offsets[k + 1] or offsets[k + 1] > levels.shape[0]:
+                raise InvalidInputError(f"offsets[{k}:{k + 2}] = {offsets[k]}, {offsets[k + 1]} out of 0..{levels.shape[0]}")
+        if levels.shape[0] > 0:
+            bad = first_bad_row(&levels[0, 0], levels.shape[0])
+            if bad >= 0:
+                raise _bad_row_error(bad, levels[bad, 0], levels[bad, 1], levels[bad, 2])
         for k in range(m):
             status = self._apply_rows(ids[k, 0], ids[k, 1], ids[k, 2], levels, offsets[k], offsets[k + 1])
             statuses_out[k] = status
@@ -584,14 +627,13 @@ cdef class DepthBook:
         """Apply one parsed depthUpdate (levels as (price_int, qty_int) pairs)."""
         cdef Py_ssize_t n_bids = len(bids), n_asks = len(asks), j = 0
         self._reserve_scratch(n_bids + n_asks)
-        for price, qty in bids:
-            self.scratch[2 * j] = price
-            self.scratch[2 * j + 1] = qty
-            j += 1
-        for price, qty in asks:
-            self.scratch[2 * j] = price
-            self.scratch[2 * j + 1] = qty
-            j += 1
+        for side, levels in ((0, bids), (1, asks)):
+            for price, qty in levels:
+                if price <= 0 or qty < 0:
+                    raise _bad_row_error(j, side, price, qty)
+                self.scratch[2 * j] = price
+                self.scratch[2 * j + 1] = qty
+                j += 1
         return self._apply_scratch(first_id, last_id, event_time, n_bids, n_asks)
 
     cdef Py_ssize_t _parse_levels(self, const char* s, Py_ssize_t i, Py_ssize_t n,
@@ -764,9 +806,11 @@ cdef class DepthBook:
 
     # --------------------------------------------------------------- reads
     def count(self, int side):
+        check_side(side)
         return self.sides[side].n
 
     def best(self, int side):
+        check_side(side)
         cdef Side* book = &self.sides[side]
         if book.n == 0:
             return None
@@ -787,6 +831,7 @@ cdef class DepthBook:
 
     def top(self, int side, prices_out, qtys_out):
         """Fill the OUT arrays best-first; return how many levels were written."""
+        check_side(side)
         cdef Side* book = &self.sides[side]
         cdef Py_ssize_t n_prices, n_qtys
         cdef int64_t* prices = int64_rows(prices_out, 0, True, &n_prices)
@@ -803,6 +848,7 @@ cdef class DepthBook:
 
     def depth_until(self, int side, int64_t limit_price):
         """Total qty of the side's levels at or better than ``limit_price``."""
+        check_side(side)
         cdef Side* book = &self.sides[side]
         cdef int64_t key = limit_price if side == 0 else -limit_price
         cdef Py_ssize_t i = lower_bound_from_end(book.keys, book.n, key), j
@@ -817,6 +863,7 @@ cdef class DepthBook:
 
     def sweep(self, int side, double notional, double price_unit, double qty_unit):
         """Walk the side best-first until ``notional`` (quote) is filled."""
+        check_side(side)
         cdef Side* book = &self.sides[side]
         cdef double sign = 1.0 if side == 0 else -1.0
         cdef double filled_qty = 0.0, filled_notional = 0.0, worst = 0.0, price, qty, take

@@ -20,6 +20,8 @@ from bisect import bisect_left
 import numpy as np
 import orjson
 
+from obcore.errors import InvalidInputError
+
 __all__ = [
     "DepthBook",
     "N_FIELDS",
@@ -68,6 +70,20 @@ def _parse_scaled(text: str, scale: int) -> int | None:
         return None
     value = int(digits)
     return value if value < 2**63 else None
+
+
+def _check_side(side: int) -> None:
+    if side not in (BID, ASK):
+        raise InvalidInputError(f"side must be 0 (bid) or 1 (ask), got {side}")
+
+
+def _check_rows(rows) -> None:
+    for index, (side, price, qty) in enumerate(rows):
+        if side not in (BID, ASK) or price <= 0 or qty < 0:
+            raise InvalidInputError(
+                f"level row {index} (side {side}, price {price}, qty {qty}): side must be 0 (bid) or 1 (ask), "
+                "price > 0 and qty >= 0"
+            )
 
 
 def _is_decimal(text: str) -> bool:
@@ -221,6 +237,7 @@ class DepthBook:
         return self._apply_rows(first_id, last_id, event_time, rows)
 
     def _apply_rows(self, first_id: int, last_id: int, event_time: int, rows) -> int:
+        _check_rows(rows)
         if last_id <= self.last_update_id:
             self.events_stale += 1
             return STATUS_STALE
@@ -241,7 +258,7 @@ class DepthBook:
     def apply_levels(self, first_id: int, last_id: int, event_time: int, levels: np.ndarray) -> int:
         """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
         if not isinstance(levels, np.ndarray) or levels.dtype != np.int64 or levels.ndim != 2 or levels.shape[1] != 3:
-            raise TypeError(f"expected an int64 array with 3 columns, got {getattr(levels, 'shape', levels)!r}")
+            raise InvalidInputError(f"expected an int64 array with 3 columns, got {getattr(levels, 'shape', levels)!r}")
         return self._apply_rows(first_id, last_id, event_time, levels.tolist())
 
     def apply_batch(self, ids, offsets, levels, tops_out, statuses_out) -> int:
@@ -251,7 +268,10 @@ class DepthBook:
         ``levels``; ``tops_out[k]`` gets (bid prices, bid qtys, ask prices, ask qtys), zero
         padded. Stops after the first gap or crossed book; returns events processed.
         """
+        if len(offsets) != len(ids) + 1 or levels.ndim != 2 or levels.shape[1] != 3:
+            raise InvalidInputError(f"batch shapes disagree: {len(ids)} events, {len(offsets)} offsets")
         rows = levels.tolist()
+        _check_rows(rows)
         for k in range(len(ids)):
             first_id, last_id, event_time = (int(v) for v in ids[k])
             status = self._apply_rows(first_id, last_id, event_time, rows[offsets[k] : offsets[k + 1]])
@@ -307,9 +327,11 @@ class DepthBook:
 
     # ------------------------------------------------------------------- reads
     def count(self, side: int) -> int:
+        _check_side(side)
         return len(self.keys[side])
 
     def best(self, side: int) -> tuple[int, int] | None:
+        _check_side(side)
         keys = self.keys[side]
         if not keys:
             return None
@@ -324,6 +346,7 @@ class DepthBook:
 
     def top(self, side: int, prices_out: np.ndarray, qtys_out: np.ndarray) -> int:
         """Fill the OUT arrays best-first; return how many levels were written."""
+        _check_side(side)
         keys, qtys = self.keys[side], self.qtys[side]
         n = min(len(keys), len(prices_out))
         sign = 1 if side == BID else -1
@@ -336,11 +359,12 @@ class DepthBook:
         """Fill ``out`` (int64, shape (4, n)) with bid prices, bid qtys, ask prices, ask
         qtys best first; returns (bid levels written, ask levels written)."""
         if out.dtype != np.int64 or out.ndim != 2 or out.shape[0] != 4:
-            raise TypeError(f"expected an int64 array of shape (4, n), got {out.dtype} {out.shape}")
+            raise InvalidInputError(f"expected an int64 array of shape (4, n), got {out.dtype} {out.shape}")
         return self.top(BID, out[0], out[1]), self.top(ASK, out[2], out[3])
 
     def depth_until(self, side: int, limit_price: int) -> int:
         """Total qty of the side's levels at or better than ``limit_price``."""
+        _check_side(side)
         keys, qtys = self.keys[side], self.qtys[side]
         limit_key = limit_price if side == BID else -limit_price
         i = bisect_left(keys, limit_key)
@@ -352,6 +376,7 @@ class DepthBook:
         Returns (filled_qty, filled_notional, worst_price, levels_used); the prices are
         real numbers (float64 is enough for a cost estimate).
         """
+        _check_side(side)
         keys, qtys = self.keys[side], self.qtys[side]
         sign = 1 if side == BID else -1
         filled_qty = 0.0
