@@ -239,3 +239,40 @@ def test_twin_only_run_passes():
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"e":"depthUpdate","E":5,"s":"X","U":2,"u":2,"b":[["1.5","2"]],"a":[["2.5","3"]]}',
+        b'{"a":[["2.5","3"]],"b":[["1.5","2"]],"u":2,"U":2,"E":5,"e":"depthUpdate"}',
+        b'{"e":"depthUpdate","a":[["2.5","3"]],"E":5,"b":[["1.50000000","2.0"]],"U":2,"u":2}',
+        b'{"data":{"e":"depthUpdate","E":5,"U":2,"u":2,"b":[["1.5","2","x"]],"a":[[ "2.5" , "3" ]]},"stream":"x@depth"}',
+    ],
+    ids=["binance-order", "reversed", "mixed", "envelope-after"],
+)
+def test_apply_json_any_key_order(make_book, frame):
+    book = make_book(price_scale=1, qty_scale=0)
+    book.load([], [], [], [], 1)
+    assert book.apply_json(frame) == _book_py.STATUS_APPLIED
+    assert book.best(0) == (15, 2) and book.best(1) == (25, 3)
+    assert book.last_update_id == 2 and book.last_event_time == 5
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"e":"depthUpdate","E":5,"U":2,"u":2,"b":[["1..5","2"]],"a":[]}',
+        b'{"e":"depthUpdate","E":5,"U":2,"u":2,"b":[[".","2"]],"a":[]}',
+        b'{"e":"depthUpdate","E":5,"U":2,"u":2,"b":[["1.5","2"]]}',
+        b'{"e":"depthUpdate","E":5,"U":2,"b":[],"a":[]}',
+        b'{"e":"depthUpdate","E":5,"U":2,"u":2,"b":[["1.5","2"],"a":[]}',
+        b'{"e":"depthUpdate","E":5,"U":2,"u":2,"b":[["99999999999999999999","2"]],"a":[]}',
+    ],
+    ids=["two-dots", "lone-dot", "no-asks", "no-u", "unbalanced", "overflow"],
+)
+def test_apply_json_malformed_is_a_parse_error(make_book, frame):
+    book = make_book(price_scale=1, qty_scale=0)
+    book.load([], [], [], [], 1)
+    assert book.apply_json(frame) == _book_py.STATUS_PARSE_ERROR
+    assert book.count(0) == 0 and book.last_update_id == 1

@@ -240,6 +240,56 @@ cdef inline int parse_scaled(const char* s, Py_ssize_t start, Py_ssize_t end, in
     return S_APPLIED
 
 
+cdef inline Py_ssize_t parse_quoted(const char* s, Py_ssize_t i, Py_ssize_t n, int scale,
+                                    int64_t* out, int* status) noexcept nogil:
+    """s[i] opens a quoted decimal: parse it in one pass into an integer scaled by
+    10**scale; return the index after the closing quote, or -1 if malformed. Sets
+    status to S_PRECISION (leaving it otherwise) when it has non-zero digits past scale."""
+    cdef int64_t value = 0
+    cdef Py_ssize_t start = i + 1
+    cdef int whole = 0, frac = -1, d
+    cdef bint finer = False
+    cdef char c
+    i = start
+    while i < n:
+        c = s[i]
+        if c == 34:
+            break
+        if c == 46:
+            if frac >= 0:
+                return -1
+            frac = 0
+        else:
+            d = c - 48
+            if d < 0 or d > 9:
+                return -1
+            if frac < 0:
+                value = value * 10 + d
+                whole += 1
+            elif frac < scale:
+                value = value * 10 + d
+                frac += 1
+            elif d != 0:
+                finer = True
+        i += 1
+    if i >= n or i == start or (whole == 0 and frac <= 0):
+        return -1
+    if whole + scale > 18:
+        # Up to 18 digits cannot overflow int64; past that, redo it with checks.
+        if parse_scaled(s, start, i, scale, out) == S_PARSE:
+            return -1
+    else:
+        if frac < 0:
+            frac = 0
+        while frac < scale:
+            value *= 10
+            frac += 1
+        out[0] = value
+    if finer:
+        status[0] = S_PRECISION
+    return i + 1
+
+
 cdef inline Py_ssize_t parse_int(const char* s, Py_ssize_t i, Py_ssize_t n, int64_t* out) nogil:
     cdef int64_t value = 0
     cdef Py_ssize_t start = i
@@ -659,20 +709,12 @@ cdef class DepthBook:
                 if i >= n or s[i] != 34:
                     status[0] = S_PARSE
                     return -1
-                start = i + 1
-                end = start
-                while end < n and s[end] != 34:
-                    end += 1
-                if end >= n:
+                i = parse_quoted(s, i, n, self.price_scale if k == 0 else self.qty_scale,
+                                 &self.scratch[2 * count[0] + k], status)
+                if i < 0:
                     status[0] = S_PARSE
                     return -1
-                result = parse_scaled(s, start, end, self.price_scale if k == 0 else self.qty_scale, &value)
-                if result != S_APPLIED:
-                    if status[0] != S_PARSE:
-                        status[0] = result
-                    value = 0
-                self.scratch[2 * count[0] + k] = value
-                i = skip_ws(s, end + 1, n)
+                i = skip_ws(s, i, n)
                 if k == 0:
                     if i >= n or s[i] != 44:
                         status[0] = S_PARSE
@@ -729,6 +771,7 @@ cdef class DepthBook:
         cdef int64_t first_id = -1, last_id = -1, event_time = -1
         cdef Py_ssize_t n_bids = 0, n_asks = 0
         cdef Py_ssize_t bid_start = -1, ask_start = -1
+        cdef bint bids_done = False, asks_done = False
         if i >= n or s[i] != 123:
             return S_PARSE
         i = skip_ws(s, i + 1, n)
@@ -766,11 +809,21 @@ cdef class DepthBook:
                 elif s[key_start] == 117:  # "u"
                     i = parse_int(s, i, n, &last_id)
                 elif s[key_start] == 98:  # "b"
-                    bid_start = i
-                    i = skip_value(s, i, n)
+                    if is_depth and ask_start < 0 and not asks_done:
+                        # Binance's order (e, E, s, U, u, b, a): parse in place, one pass.
+                        i = self._parse_levels(s, i, n, &n_bids, &status)
+                        bids_done = True
+                    else:
+                        bid_start = i
+                        i = skip_value(s, i, n)
                 elif s[key_start] == 97:  # "a"
-                    ask_start = i
-                    i = skip_value(s, i, n)
+                    if is_depth and bids_done:
+                        n_asks = n_bids
+                        i = self._parse_levels(s, i, n, &n_asks, &status)
+                        asks_done = True
+                    else:
+                        ask_start = i
+                        i = skip_value(s, i, n)
                 else:
                     i = skip_value(s, i, n)
             else:
@@ -789,13 +842,15 @@ cdef class DepthBook:
             return S_PARSE
         if not is_depth:
             return S_NOT_DEPTH
-        if first_id < 0 or last_id < 0 or event_time < 0 or bid_start < 0 or ask_start < 0:
+        if status == S_PARSE or first_id < 0 or last_id < 0 or event_time < 0:
             return S_PARSE
-        if self._parse_levels(s, bid_start, n, &n_bids, &status) < 0 or status == S_PARSE:
-            return S_PARSE
-        n_asks = n_bids
-        if self._parse_levels(s, ask_start, n, &n_asks, &status) < 0 or status == S_PARSE:
-            return S_PARSE
+        if not bids_done:
+            if bid_start < 0 or self._parse_levels(s, bid_start, n, &n_bids, &status) < 0 or status == S_PARSE:
+                return S_PARSE
+        if not asks_done:
+            n_asks = n_bids
+            if ask_start < 0 or self._parse_levels(s, ask_start, n, &n_asks, &status) < 0 or status == S_PARSE:
+                return S_PARSE
         n_asks -= n_bids
         self.event_first_id = first_id
         self.event_last_id = last_id

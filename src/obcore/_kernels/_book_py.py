@@ -86,10 +86,19 @@ def _check_rows(rows) -> None:
             )
 
 
-def _is_decimal(text: str) -> bool:
-    whole, _, fraction = text.partition(".")
-    digits = whole + fraction
-    return bool(digits) and digits.isdigit() and digits.isascii()
+def _failure(price_text: str, price_scale: int, qty_text: str, qty_scale: int) -> int:
+    """Why a level did not parse: too fine for the scale (PRECISION) or malformed/too big."""
+    finer = False
+    for text, scale in ((price_text, price_scale), (qty_text, qty_scale)):
+        whole, _, fraction = text.partition(".")
+        digits = whole + fraction
+        if not digits or not digits.isdigit() or not digits.isascii():
+            return STATUS_PARSE_ERROR
+        if len(fraction.rstrip("0")) > scale:
+            finer = True
+        elif _parse_scaled(text, scale) is None:
+            return STATUS_PARSE_ERROR  # does not fit in int64
+    return STATUS_PRECISION if finer else STATUS_PARSE_ERROR
 
 
 class DepthBook:
@@ -316,8 +325,7 @@ class DepthBook:
                     price = _parse_scaled(price_text, self.price_scale)
                     qty = _parse_scaled(qty_text, self.qty_scale)
                     if price is None or qty is None:
-                        valid = _is_decimal(price_text) and _is_decimal(qty_text)
-                        return STATUS_PRECISION if valid else STATUS_PARSE_ERROR
+                        return _failure(price_text, self.price_scale, qty_text, self.qty_scale)
                     levels.append((price, qty))
                 sides.append(levels)
         except (KeyError, TypeError, ValueError, AttributeError):
