@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--session-idle-seconds", type=float, help="idle HTTP session expiry (env OBMCP_SESSION_IDLE_SECONDS, default 1800)"
     )
+    serve.add_argument(
+        "--http-response",
+        choices=("json", "sse"),
+        help="answer each HTTP request POST with one JSON body (default) or an SSE stream (env OBMCP_HTTP_RESPONSE)",
+    )
     serve.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
 
@@ -76,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tool_names=args.tool_names,
             max_sessions=args.max_sessions,
             session_idle_seconds=args.session_idle_seconds,
+            http_response=args.http_response,
         )
     except InvalidInputError as exc:
         print(f"obmcp: {exc}", file=sys.stderr)

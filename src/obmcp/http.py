@@ -229,6 +229,7 @@ def build_http_app(mcp: MCPServer[Any], settings: ServerSettings) -> SessionGuar
     """The complete ASGI app for ``/mcp``: guard → SDK session manager → ``mcp``."""
     sdk_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
+        json_response=settings.http_response == "json",
         session_idle_timeout=settings.session_idle_seconds,
         max_sessions=settings.max_sessions,
         transport_security=security_settings(settings),
@@ -281,6 +282,9 @@ def _report_bound(config: Any, on_bound: Callable[[list[str]], None]) -> None:
     for sock in sockets.insecure_sockets:
         host, port = sock.getsockname()[:2]
         urls.append(f"http://{host if ':' not in host else f'[{host}]'}:{port}")
+    for sock in sockets.insecure_sockets:
+        # Listen now: a client told the URL may connect before Hypercorn's own listen().
+        sock.listen(config.backlog)
     # Hypercorn accepts already-bound sockets via fd:// binds; it takes ownership of the fd.
     config.bind = [f"fd://{sock.detach()}" for sock in sockets.insecure_sockets]
     on_bound(urls)
