@@ -1,7 +1,10 @@
 """Streamable HTTP transport: the SDK's session manager behind a thin ASGI guard, on Hypercorn.
 
 The SDK (``StreamableHTTPSessionManager``) owns sessions, SSE, idle expiry, the
-session cap and DELETE. :class:`SessionGuard` adds only what our spec says differently:
+session cap and DELETE. Request POSTs are answered with one JSON body by default
+(``--http-response json``; the SDK's ``json_response``), or with an SSE stream (``sse``):
+in JSON mode anything a tool would send to the client mid-request is dropped, which our
+tools never do. :class:`SessionGuard` adds only what our spec says differently:
 
 - ``Authorization: Bearer <OBMCP_TOKEN>`` on every request when a token is set;
 - Host and Origin checked *before* anything else (the SDK checks them only once a
