@@ -41,7 +41,8 @@ async def test_stdio_subprocess_serves_live_book():
 def test_sigterm_lets_the_call_in_flight_finish():
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "obmcp.cli", "serve", "--mode", "http", "--port", str(port), "--source", "emulator"],
+        [sys.executable, "-m", "obmcp.cli", "serve", "--mode", "http", "--port", str(port), "--source", "emulator",
+         "--http-response", "sse"],
         env=ENV, stderr=subprocess.PIPE, text=True,
     )
     try:
