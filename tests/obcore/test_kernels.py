@@ -226,14 +226,15 @@ def test_sweep_and_depth(make_book):
 
 @pytest.mark.skipif(os.environ.get("OBCORE_NO_EXTENSIONS") == "1", reason="this test starts the twin-only run")
 def test_twin_only_run_passes():
-    """The kernel and session tests also pass with the twins only and Numba's JIT off."""
+    """The kernel, session, book and store-codec tests also pass with the twins only and
+    Numba's JIT off (so the Numba decoder runs as plain Python)."""
     env = dict(os.environ, OBCORE_NO_EXTENSIONS="1", NUMBA_DISABLE_JIT="1")
     here = os.path.dirname(__file__)
     result = subprocess.run(
         [
             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             os.path.join(here, "test_kernels.py"), os.path.join(here, "test_session.py"),
-            os.path.join(here, "test_book.py"),
+            os.path.join(here, "test_book.py"), os.path.join(here, "store", "test_codec.py"),
         ],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
