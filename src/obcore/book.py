@@ -266,7 +266,8 @@ class Book:
         best_price = best[0] / 10**self.price_scale
         avg = filled / qty
         worse_by = avg - best_price if side == "buy" else best_price - avg
-        slippage = worse_by / best_price * 1e4 + 0.0  # + 0.0 turns -0.0 into 0.0
+        # A sweep never fills better than the best price; rounding can put avg an ulp past it.
+        slippage = max(0.0, worse_by / best_price * 1e4)
         complete = filled >= notional * (1 - 1e-12)
         return SweepResult(side, notional, qty, filled, avg, worst, slippage, levels, complete)
 

@@ -56,6 +56,11 @@ from obcore.validation import (
 
 __all__ = ["BASE_URLS", "BinanceClient", "MissingCredentialsError"]
 
+# Hosts where an order is a real order, whatever ``network`` says.
+_MAINNET_HOSTS = frozenset(
+    ["api.binance.com", "api-gcp.binance.com"] + [f"api{i}.binance.com" for i in range(1, 5)]
+)
+
 BASE_URLS = {
     "mainnet": "https://api.binance.com",
     "data": "https://data-api.binance.vision",
@@ -330,8 +335,14 @@ class BinanceClient:
                 "use network='testnet' or 'mainnet'"
             )
 
+    @property
+    def is_mainnet(self) -> bool:
+        """True when orders would reach Binance's real market (by network or by host)."""
+        host = (httpx.URL(self.base_url).host or "").lower()
+        return (self.network == "mainnet" and not self._custom_url) or host in _MAINNET_HOSTS
+
     def _require_trading_allowed(self) -> None:
-        if self.network == "mainnet" and not self._custom_url and not self.allow_mainnet_trading:
+        if self.is_mainnet and not self.allow_mainnet_trading:
             raise TradingDisabledError(
                 "order calls on mainnet are disabled: pass allow_mainnet_trading=True to opt in"
             )

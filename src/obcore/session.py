@@ -362,7 +362,8 @@ class BookSession:
         price_scale = max([self.price_scale] + [decimal_places(p) for p in prices])
         qty_scale = max([self.qty_scale] + [decimal_places(q) for q in qtys])
         if price_scale > MAX_SCALE or qty_scale > MAX_SCALE:
-            raise PrecisionError(f"{self.symbol}: numbers with more than {MAX_SCALE} decimals")
+            finest = max(list(prices) + list(qtys), key=decimal_places)
+            raise PrecisionError(f"{self.symbol}: {finest!r} has more than {MAX_SCALE} decimals")
         if (price_scale, qty_scale) != (self.price_scale, self.qty_scale):
             price_factor = 10 ** (price_scale - self.price_scale)
             qty_factor = 10 ** (qty_scale - self.qty_scale)

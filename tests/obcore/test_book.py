@@ -131,3 +131,13 @@ def test_bad_rows_are_refused_before_anything_is_applied(book, row):
             book.top_into(np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64), side)
         with pytest.raises(InvalidInputError, match="side"):
             book._kernel.best(side)
+
+
+def test_sweep_inside_the_best_level_has_zero_slippage():
+    book = Book(price_scale=2, qty_scale=4)
+    book._kernel.load([268319], [230901], [268320], [80369], 1)  # 2683.19 x 23.0901 | 2683.20 x 8.0369
+    for notional in (1.0, 333.33, 10_000.0, 12_345.67):
+        for side in ("buy", "sell"):
+            result = book.sweep(side, notional)
+            assert result.levels == 1 and result.slippage_bps == 0.0
+            assert str(result.slippage_bps) == "0.0"  # never "-0.0"

@@ -183,6 +183,15 @@ def test_missing_credentials_and_trading_guards(monkeypatch):
         async with BinanceClient(network="mainnet", api_key="k", api_secret="s") as client:
             with pytest.raises(TradingDisabledError, match="allow_mainnet_trading"):
                 await client.new_order("ETHUSDT", "BUY", "MARKET", quantity="1")
+        # A mainnet host given as a plain URL is mainnet too: no opt-in, no order (nothing sent).
+        for url in ("https://api.binance.com", "https://api3.binance.com/"):
+            async with BinanceClient(url, api_key="k", api_secret="s") as client:
+                assert client.is_mainnet
+                with pytest.raises(TradingDisabledError, match="allow_mainnet_trading"):
+                    await client.new_order("ETHUSDT", "BUY", "MARKET", quantity="1")
+                with pytest.raises(TradingDisabledError):
+                    await client.cancel_order("ETHUSDT", order_id=1)
+        assert not BinanceClient("http://127.0.0.1:9", network="mainnet").is_mainnet  # the emulator
         async with BinanceClient(network="data", api_key="k", api_secret="s") as client:
             with pytest.raises(TradingDisabledError):
                 await client.account()

@@ -224,3 +224,11 @@ def test_receive_frames_matches_frame_by_frame(eth_files):
         assert np.array_equal(a, b)
     assert np.array_equal(one.counters.data, batch.counters.data)
     assert len(one.trades) == len(batch.trades) > 1000
+
+
+def test_too_many_decimals_names_the_value():
+    from obcore.errors import PrecisionError
+
+    session = BookSession("ETHUSDT")
+    with pytest.raises(PrecisionError, match="0.0000000000001"):
+        session.receive_snapshot(snapshot(8, bids=[("0.0000000000001", "1")]))
