@@ -1,20 +1,38 @@
 """``python -m obcore.emulator``: run the emulator until SIGINT/SIGTERM.
 
 Prints one JSON line ``{"rest_url": .., "ws_url": ..}`` to stdout once both servers listen.
+A bad argument (unknown scenario, missing recording, port in use, ...) prints
+``error: <message>`` to stderr and exits with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
 import orjson
 
 from obcore.emulator.server import Emulator
+from obcore.errors import InvalidInputError, ObcoreError
 
 __all__ = ["main", "parse_args"]
+
+API_KEY_ENV = "OBCORE_EMULATOR_API_KEY"
+API_SECRET_ENV = "OBCORE_EMULATOR_API_SECRET"
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port 0..65535 (0 picks a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be an integer 0..65535, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {port}")
+    return port
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,10 +46,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--no-loop", action="store_true")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--ws-port", type=int, default=0)
-    parser.add_argument("--api-key", default="emulatorApiKey")
-    parser.add_argument("--api-secret", default="emulatorApiSecret")
+    parser.add_argument("--port", type=_port, default=0, help="REST port, 0..65535 (0 = any free port)")
+    parser.add_argument("--ws-port", type=_port, default=0, help="WebSocket port, 0..65535 (0 = any free port)")
+    # Flags are visible in `ps`; the environment variables keep the secret off the command line.
+    parser.add_argument("--api-key", default=os.environ.get(API_KEY_ENV, "emulatorApiKey"),
+                        help=f"API key the emulator accepts (default: ${API_KEY_ENV}, else emulatorApiKey)")
+    parser.add_argument("--api-secret", default=os.environ.get(API_SECRET_ENV, "emulatorApiSecret"),
+                        help=f"API secret the emulator accepts (default: ${API_SECRET_ENV}, else "
+                             "emulatorApiSecret); prefer the environment variable, flags show in `ps`")
     return parser.parse_args(argv)
 
 
@@ -43,7 +65,7 @@ async def _run(args: argparse.Namespace) -> None:
     for spec in args.scenario:
         name, sep, symbol = spec.partition(":")
         if not sep or not symbol:
-            raise SystemExit(f"--scenario expects NAME:SYMBOL, got {spec!r}")
+            raise InvalidInputError(f"--scenario expects NAME:SYMBOL, got {spec!r}")
         emulator.add_scenario(name, symbol)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,8 +79,29 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m obcore.emulator``."""
-    asyncio.run(_run(parse_args(argv)))
+    """Entry point of ``python -m obcore.emulator``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Raises
+    ------
+    SystemExit
+        Status 2 with ``error: <message>`` on stderr for a bad argument or a socket error.
+    """
+    args = parse_args(argv)
+    try:
+        asyncio.run(_run(args))
+    except (ObcoreError, OverflowError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        # A file error names its file; a socket error (port in use, bad host) names nothing: add the address.
+        where = "" if exc.filename else f" (--host {args.host} --port {args.port} --ws-port {args.ws_port})"
+        print(f"error: {exc}{where}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
