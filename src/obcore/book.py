@@ -259,8 +259,8 @@ class Book:
         book_side = ASK if side == "buy" else BID
         best = self._kernel.best(book_side)
         qty, filled, worst, levels = self._kernel.sweep(
-            book_side, float(notional), 10.0**-self.price_scale, 10.0**-self.qty_scale
-        )
+            book_side, float(notional), float(10**self.price_scale), float(10**self.qty_scale)
+        )  # divide by the exact power of ten: 268320 / 100 is 2683.2, 268320 * 0.01 is not
         if best is None or qty <= 0:
             return SweepResult(side, notional, 0.0, 0.0, None, None, None, 0, False)
         best_price = best[0] / 10**self.price_scale

@@ -929,7 +929,7 @@ cdef class DepthBook:
             part += book.qtys[j]
         return total + part
 
-    def sweep(self, int side, double notional, double price_unit, double qty_unit):
+    def sweep(self, int side, double notional, double price_divisor, double qty_divisor):
         """Walk the side best-first until ``notional`` (quote) is filled."""
         check_side(side)
         cdef Side* book = &self.sides[side]
@@ -940,8 +940,8 @@ cdef class DepthBook:
         for j in range(book.n - 1, -1, -1):
             if filled_notional >= notional:
                 break
-            price = sign * book.keys[j] * price_unit
-            qty = book.qtys[j] * qty_unit
+            price = sign * book.keys[j] / price_divisor
+            qty = book.qtys[j] / qty_divisor
             take = (notional - filled_notional) / price
             if qty < take:
                 take = qty

@@ -378,11 +378,11 @@ class DepthBook:
         i = bisect_left(keys, limit_key)
         return sum(qtys[i:])
 
-    def sweep(self, side: int, notional: float, price_unit: float, qty_unit: float) -> tuple[float, float, float, int]:
+    def sweep(self, side: int, notional: float, price_divisor: float, qty_divisor: float) -> tuple[float, float, float, int]:
         """Walk the side best-first until ``notional`` (quote) is filled.
 
         Returns (filled_qty, filled_notional, worst_price, levels_used); the prices are
-        real numbers (float64 is enough for a cost estimate).
+        real numbers (scaled integers divided by the given powers of ten).
         """
         _check_side(side)
         keys, qtys = self.keys[side], self.qtys[side]
@@ -394,8 +394,8 @@ class DepthBook:
         for j in range(len(keys) - 1, -1, -1):
             if filled_notional >= notional:
                 break
-            price = sign * keys[j] * price_unit
-            qty = qtys[j] * qty_unit
+            price = sign * keys[j] / price_divisor
+            qty = qtys[j] / qty_divisor
             take = min(qty, (notional - filled_notional) / price)
             filled_qty += take
             filled_notional += take * price
