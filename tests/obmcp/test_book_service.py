@@ -124,3 +124,85 @@ async def test_health_per_symbol(eth_session, fresh_clock):
     down = await book_service.orderbook_health(manager, "ETHUSDT")
     assert down.status == "error" and "disconnected" in down.reason
 
+
+
+def _numpy_walls(qtys: np.ndarray, limit: int = 5) -> list[tuple[int, float]]:
+    """The wall rule written with numpy (the original implementation), as the oracle."""
+    window = qtys[: book_service.WALL_WINDOW]
+    if len(window) < 3:
+        return []
+    median = float(np.median(window))
+    if median <= 0:
+        return []
+    hits = np.nonzero(window > book_service.WALL_FACTOR * median)[0]
+    hits = hits[np.argsort(-window[hits], kind="stable")][:limit]
+    return [(int(i), round(float(window[i]) / median, 2)) for i in hits]
+
+
+@pytest.mark.parametrize("size", [0, 2, 3, 4, 41, 99, 100, 150])
+async def test_walls_match_the_numpy_rule(eth_session, size):
+    rng = np.random.default_rng(size)
+    found = 0
+    for _ in range(20):
+        # Heavy-tailed sizes with ties (few distinct values), so walls and equal walls occur.
+        qtys = (rng.pareto(1.2, size) * 4).astype(np.int64) * 1000
+        prices = np.arange(size, dtype=np.int64) + 1000
+        walls = book_service.find_walls(prices, qtys, "ask", eth_session.book)
+        expected = _numpy_walls(qtys)
+        book = eth_session.book
+        assert [(w.price, w.qty, w.times_median) for w in walls] == [
+            (book.format_price(int(prices[i])), book.format_qty(int(qtys[i])), t) for i, t in expected
+        ]
+        found += bool(walls)
+        # Lists of ints give the same walls as arrays.
+        assert book_service.find_walls(prices.tolist(), qtys.tolist(), "ask", eth_session.book) == walls
+    assert found or size < 41, "the draws should include walls"
+
+
+def _replay_until(messages, session: BookSession, applied: int) -> None:
+    for message in messages:
+        if message.kind == "snapshot":
+            if session.needs_snapshot:
+                session.receive_snapshot(message.payload)
+        elif message.kind in ("depth", "trade"):
+            session.receive(message.payload)
+        if session.state.name == "LIVE" and session.events_applied >= applied:
+            return
+    raise AssertionError(f"the recording ran out before {applied} events were applied")
+
+
+async def test_cached_answer_follows_the_book_and_the_clock(monkeypatch):
+    from obcore.recording import read_messages
+    from obmcp.config import BUNDLED_RECORDING
+
+    session = BookSession("ETHUSDT")
+    messages = iter(read_messages(BUNDLED_RECORDING))
+    _replay_until(messages, session, 50)
+    manager = FakeStreams({"ETHUSDT": session})
+    now = [session.last_event_time_ms + 100]
+    monkeypatch.setattr(book_service, "_now_ms", lambda: now[0])
+
+    async def fresh():
+        book_service._L1_CACHE.clear()
+        return await book_service.orderbook_l1(manager, "ETHUSDT", top_n=7)
+
+    first = await book_service.orderbook_l1(manager, "ETHUSDT", top_n=7)
+    now[0] += 4_000
+    again = await book_service.orderbook_l1(manager, "ETHUSDT", top_n=7)
+    # Same book: the same figures, but the age is the call's own.
+    assert again.walls is first.walls
+    assert again.data_quality.book_age_ms == 4_100 and first.data_quality.book_age_ms == 100
+    assert again.model_dump() == (await fresh()).model_dump()
+    now[0] += 2_000  # now stale: reported as such even from the cache
+    stale = await book_service.orderbook_l1(manager, "ETHUSDT", top_n=7)
+    assert not stale.data_quality.ok and any("stale" in w for w in stale.data_quality.warnings)
+    assert first.data_quality.ok  # an earlier answer is not changed by a later call
+    # Other arguments are other answers.
+    other = await book_service.orderbook_l1(manager, "ETHUSDT", top_n=3, notionals=[5_000])
+    assert other.top_n == 3 and [s.notional for s in other.slippage] == [5_000, 5_000]
+    # The book moves on: the next call sees the new update id and matches a fresh computation.
+    before = session.last_update_id
+    _replay_until(messages, session, session.events_applied + 5)
+    moved = await book_service.orderbook_l1(manager, "ETHUSDT", top_n=7)
+    assert moved.last_update_id == session.last_update_id > before
+    assert moved.model_dump() == (await fresh()).model_dump()
