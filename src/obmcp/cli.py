@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--source", default="live", help="live | emulator (bundled recording) | replay:FILE[,FILE] (default live)"
     )
     serve.add_argument("--max-symbols", type=int, help="live books tracked at most (default 20)")
-    serve.add_argument("--data-dir", help="data directory (env OBMCP_DATA_DIR, default ~/.obmcp)")
+    serve.add_argument(
+        "--data-dir",
+        help="keep a 1-s snapshot of every tracked book in DIR/snapshots (env OBMCP_DATA_DIR; default: none)",
+    )
     serve.add_argument("--tool-names", choices=("underscore", "dotted"), help="binance_<name> (default) or binance.<name>")
     serve.add_argument("--max-sessions", type=int, help="concurrent HTTP sessions (env OBMCP_MAX_SESSIONS, default 50)")
     serve.add_argument(

@@ -117,3 +117,17 @@ def test_replay_cli_reports_missing_file(tmp_path):
     )
     assert result.returncode == 2
     assert b"nope.gz" in result.stderr
+
+
+def test_replay_cli_takes_a_directory_and_explains_a_missing_snapshot():
+    folder = shared_path("binance-multi-2021", "2021-10")
+    result = subprocess.run(
+        [sys.executable, "-m", "obcore.replay", str(folder), "--emit", "none"], capture_output=True, timeout=120
+    )
+    assert result.returncode == 0 and b"NKNUSDT: events applied 149" in result.stderr
+    no_snapshot = shared_path("binance-btcusdt-2023-04-05", "btcusdt_20230405.dat.gz")
+    result = subprocess.run(
+        [sys.executable, "-m", "obcore.replay", str(no_snapshot), "--emit", "none"], capture_output=True, timeout=120
+    )
+    assert result.returncode == 0
+    assert b"no depth snapshot for BTCUSDT" in result.stderr
