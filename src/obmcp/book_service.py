@@ -180,7 +180,7 @@ def _slippage(book: Any, notionals: Sequence[float]) -> list[SlippageEstimate]:
 _TOP = np.empty((4, WALL_WINDOW), dtype=np.int64)
 #: Answers by (symbol, top_n, notionals): (book state they were computed at, answer).
 _L1_CACHE: dict[tuple[Any, ...], tuple[tuple[Any, ...], BookL1]] = {}
-L1_CACHE_SIZE = 256
+_L1_CACHE_SIZE = 256
 
 
 def _book_state(session: Any, book: Any, bid: tuple[int, int], ask: tuple[int, int]) -> tuple[Any, ...]:
@@ -279,7 +279,7 @@ async def orderbook_l1(
     if cached is not None and cached[0] == state:
         return cached[1].model_copy(update={"data_quality": quality})
     answer = _l1_figures(session, book, symbol, bid, ask, top_n, notionals, quality)
-    if len(_L1_CACHE) >= L1_CACHE_SIZE:
+    if len(_L1_CACHE) >= _L1_CACHE_SIZE:
         _L1_CACHE.clear()  # many argument combinations: start over rather than grow
     _L1_CACHE[key] = (state, answer)
     return answer
