@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from obcore.client import BinanceClient
-from obcore.errors import InvalidInputError, ObcoreError
+from obcore.errors import BinanceError, InvalidInputError, InvalidSymbolError, ObcoreError, TransportError
 from obcore.recording import RecordingWriter
 from obcore.streams import StreamManager
 from obcore.validation import check_symbol
@@ -48,6 +48,25 @@ class _Sink:
             # A bare snapshot names no symbol; in a multi-symbol file the reader needs it.
             message = {**message, "symbol": symbol}
         self.writer.write(self.last_ns, message)
+
+
+async def _unknown_symbols(rest: BinanceClient, symbols: list[str]) -> dict[str, str]:
+    """``{symbol: reason}`` for symbols the exchange does not list (-1121).
+
+    Why ask: Binance accepts a subscription to any stream name and simply sends nothing, and
+    the book fetches its snapshot only after the first diff, so an unknown symbol would
+    otherwise sit in "syncing" forever without an error. One ``depth?limit=1`` (weight 5)
+    per symbol tells; other failures are left to the stream manager's retries.
+    """
+    unknown: dict[str, str] = {}
+    for symbol in symbols:
+        try:
+            await rest.depth(symbol, limit=1)
+        except InvalidSymbolError as exc:
+            unknown[symbol] = f"{symbol} is not a symbol of this exchange ({exc})"
+        except (TransportError, BinanceError):
+            pass
+    return unknown
 
 
 async def record(
@@ -83,7 +102,9 @@ async def record(
         ``{"lines": int, "health": manager.health(), "books": {symbol: (last_update_id,
         bids, asks)}}`` where bids/asks are ``(price_int, qty_int)`` lists best first, plus
         ``"scales": {symbol: (price_scale, qty_scale)}`` — the books as they were when the
-        recording ended.
+        recording ended — and ``"failed": {symbol: reason}`` for the symbols that could not
+        be recorded (subscription refused, or no snapshot ever received, e.g. Binance's
+        -1121 "Invalid symbol.").
     """
     if not symbols:
         raise InvalidInputError("give at least one symbol to record")
@@ -96,10 +117,19 @@ async def record(
         sink = _Sink(writer)
         async with BinanceClient(rest_url, network="mainnet") as rest:
             async with StreamManager(rest, ws_url=ws_url, tap=sink, **options) as manager:
+                failed = await _unknown_symbols(rest, symbols)
                 for symbol in symbols:
-                    await manager.track(symbol)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), seconds)
+                    if symbol in failed:
+                        continue
+                    try:
+                        await manager.track(symbol)
+                    except TransportError:
+                        pass  # still tracked and subscribes when the connection is back
+                    except ObcoreError as exc:  # refused: record the others, report this one
+                        failed[symbol] = str(exc)
+                if len(failed) < len(symbols):  # nothing to wait for when every symbol was refused
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), seconds)
                 # Freeze the books at the last written line: nothing is written after
                 # this, while the manager shuts down.
                 sink.closed = True
@@ -120,11 +150,19 @@ async def record(
                     scales[symbol] = (session.price_scale, session.qty_scale)
                 health = manager.health()
                 lines = writer.lines
-    return {"lines": lines, "health": health, "books": books, "scales": scales}
+    for symbol, info in health["symbols"].items():
+        # No snapshot means no book can be rebuilt from the file: the symbol was not recorded.
+        if symbol in symbols and info["snapshots"] == 0 and symbol not in failed:
+            failed[symbol] = info["last_error"] or "no depth snapshot received before the recording ended"
+    return {"lines": lines, "health": health, "books": books, "scales": scales, "failed": failed}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status.
+
+    0 when every symbol was recorded; 2 for a bad argument, an error, or when any symbol
+    could not be recorded (each named with its reason on stderr, e.g. -1121 Invalid symbol).
+    """
     parser = argparse.ArgumentParser(prog="python -m obcore.record", description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", required=True, help="comma-separated symbols, e.g. ETHUSDT,BTCUSDT")
     parser.add_argument("--out", required=True, help="output file (.gz for gzip)")
@@ -135,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
     if args.seconds is not None and args.seconds <= 0:
         parser.error(f"--seconds must be > 0, got {args.seconds}")
+    try:  # before any connection: a typo should not cost a recording's worth of waiting
+        if not symbols:
+            raise InvalidInputError(f"--symbols names no symbol: {args.symbols!r}")
+        for symbol in symbols:
+            check_symbol(symbol)
+    except InvalidInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     async def run() -> dict[str, Any]:
         stop = asyncio.Event()
@@ -154,12 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     elapsed = time.monotonic() - started
     print(f"wrote {result['lines']} lines to {args.out} in {elapsed:.1f} s", file=sys.stderr)
-    for symbol, info in result["health"]["symbols"].items():
-        print(
-            f"{symbol}: state {info['state']}, last_update_id {info['last_update_id']}, "
-            f"gaps {info['gap_count']}, resyncs {info['resync_count']}, snapshots {info['snapshots']}",
-            file=sys.stderr,
-        )
+    failed = result["failed"]
+    for symbol in symbols:
+        info = result["health"]["symbols"].get(symbol)
+        if info is not None:
+            print(
+                f"{symbol}: state {info['state']}, last_update_id {info['last_update_id']}, "
+                f"gaps {info['gap_count']}, resyncs {info['resync_count']}, snapshots {info['snapshots']}",
+                file=sys.stderr,
+            )
+        if symbol in failed:
+            print(f"{symbol}: not recorded: {failed[symbol]}", file=sys.stderr)
+    if failed:
+        print(f"error: {len(failed)} of {len(symbols)} symbols not recorded: {', '.join(failed)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -119,3 +119,56 @@ def test_cli_rejects_bad_arguments(capsys):
     assert "--seconds" in capsys.readouterr().err
     assert main(["--symbols", "eth-usdt", "--out", "x.gz", "--seconds", "1"]) == 2
     assert "ETH-USDT" in capsys.readouterr().err
+
+
+def run_cli_against_emulator(out: Path, symbols: str, seconds: str = "1.0") -> tuple[int, str]:
+    async def main_():
+        emu = Emulator(speed=2.0)
+        emu.add_replay([ETH])
+        async with emu:
+            env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "obcore.record", "--symbols", symbols, "--out", str(out),
+                "--seconds", seconds, "--ws-url", emu.ws_url, "--rest-url", emu.rest_url,
+                env=env, stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await asyncio.wait_for(process.communicate(), 60)
+            return process.returncode, err.decode()
+
+    return asyncio.run(main_())
+
+
+def test_cli_unknown_symbol_is_reported_and_exits_2(tmp_path):
+    out = tmp_path / "partial.gz"
+    code, err = run_cli_against_emulator(out, "ETHUSDT,FOOUSDT")
+    assert code == 2, err
+    assert "FOOUSDT: not recorded" in err and "-1121" in err
+    assert "not recorded: FOOUSDT" in err.splitlines()[-1]
+    # The valid symbol is still recorded in full.
+    assert "ETHUSDT: state live" in err
+    assert replayed_books(out)["ETHUSDT"].state is SyncState.LIVE
+
+
+def test_record_returns_unknown_symbols_without_waiting(tmp_path):
+    async def main_():
+        emu = Emulator(speed=2.0)
+        emu.add_replay([ETH])
+        async with emu:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            result = await record(["FOOUSDT"], tmp_path / "none.gz", seconds=30, ws_url=emu.ws_url,
+                                  rest_url=emu.rest_url)
+            return result, loop.time() - started
+
+    result, elapsed = asyncio.run(main_())
+    assert list(result["failed"]) == ["FOOUSDT"] and "-1121" in result["failed"]["FOOUSDT"]
+    assert elapsed < 10  # every symbol refused: no 30 s wait
+
+
+def test_cli_validates_symbols_before_connecting(capsys):
+    # The URLs point nowhere: validation must fail first, naming the bad symbol (upper-cased).
+    args = ["--out", "x.gz", "--seconds", "1", "--rest-url", "http://127.0.0.1:9", "--ws-url", "ws://127.0.0.1:9"]
+    assert main(["--symbols", "ethusdt,foo$usdt", *args]) == 2
+    assert "'FOO$USDT'" in capsys.readouterr().err
+    assert main(["--symbols", " , ", *args]) == 2
+    assert "no symbol" in capsys.readouterr().err
