@@ -21,22 +21,64 @@ Commands::
         and store one snapshot per symbol per second.
 
 Stats and export open the store read-only, so they work while a server is writing it.
+``DIR`` is the store itself or, as with ``obmcp serve --data-dir DIR``, a directory holding
+it as ``DIR/snapshots``. Errors exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import IO, Sequence
 
 import orjson
 
-from obcore.errors import ObcoreError
+from obcore.errors import ObcoreError, StoreError
 from obcore.numbers import format_decimal
 from obcore.store.snapshot import STATE_NAMES, SnapshotArrays
 from obcore.store.store import SnapshotStore
 
-__all__ = ["export_lines", "main"]
+__all__ = ["export_lines", "main", "store_directory"]
+
+# Where `obmcp serve --data-dir DIR` keeps its store (obmcp.backend._open_store).
+SERVER_SUBDIR = "snapshots"
+
+
+def _is_store(directory: Path) -> bool:
+    return (directory / "CURRENT").is_file()  # every RocksDB directory has one
+
+
+def store_directory(data_dir: str | os.PathLike[str], *, create: bool = False) -> Path:
+    """The store directory for ``--data-dir``: ``data_dir`` or its ``snapshots`` subdirectory.
+
+    Parameters
+    ----------
+    data_dir : str or PathLike
+        A store directory, or a server data directory holding one as ``snapshots/``.
+    create : bool
+        When neither holds a store, return ``data_dir`` (a new store goes there) instead of raising.
+
+    Returns
+    -------
+    Path
+        ``data_dir`` when it is a RocksDB directory, else ``data_dir/snapshots`` when that is.
+
+    Raises
+    ------
+    StoreError
+        When neither is a store and ``create`` is False; the message names both places.
+    """
+    directory = Path(data_dir)
+    if _is_store(directory):
+        return directory
+    nested = directory / SERVER_SUBDIR
+    if _is_store(nested):
+        return nested
+    if create:
+        return directory
+    raise StoreError(f"no snapshot store at {directory} nor at {nested} (no RocksDB CURRENT file in either)")
 
 
 def export_lines(arrays: SnapshotArrays, out: IO[bytes]) -> int:
@@ -70,7 +112,7 @@ def export_lines(arrays: SnapshotArrays, out: IO[bytes]) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    with SnapshotStore.open(args.data_dir, read_only=True, warm=False) as store:
+    with SnapshotStore.open(store_directory(args.data_dir), read_only=True, warm=False) as store:
         info = store.info()
     info["percent_of_cap"] = round(100.0 * info["size_bytes"] / info["max_bytes"], 3)
     sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -78,7 +120,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with SnapshotStore.open(args.data_dir, read_only=True, warm=False) as store:
+    with SnapshotStore.open(store_directory(args.data_dir), read_only=True, warm=False) as store:
         start = 0 if args.start is None else args.start
         end = 2**62 if args.end is None else args.end
         arrays = store.range(args.symbol.upper(), start, end)
@@ -95,7 +137,7 @@ def _import(args: argparse.Namespace) -> int:
     from obcore.store.recorded import snapshots_from_recording
 
     count = 0
-    with SnapshotStore.open(args.data_dir) as store:
+    with SnapshotStore.open(store_directory(args.data_dir, create=True)) as store:
         for snapshot in snapshots_from_recording(args.files):
             if not store.put(snapshot):  # queue full: a file is faster than the writer
                 store.write_now(snapshot)

@@ -68,3 +68,23 @@ def test_import_recording_then_stats_in_a_subprocess(tmp_path):
                          capture_output=True, text=True, timeout=60, env=env)
     info = orjson.loads(run.stdout)
     assert info["symbols"]["ETHUSDT"]["snapshots"] == int(stored)
+
+
+def test_stats_and_export_find_the_servers_store_under_snapshots(tmp_path, capsys):
+    # `obmcp serve --data-dir D` keeps its store in D/snapshots.
+    _fill(tmp_path / "server" / "snapshots", seconds=5)
+    data = str(tmp_path / "server")
+    assert main(["stats", "--data-dir", data]) == 0
+    assert orjson.loads(capsys.readouterr().out)["symbols"]["BTCUSDT"]["snapshots"] == 5
+    out = tmp_path / "btc.ndjson"
+    assert main(["export", "--data-dir", data, "--symbol", "BTCUSDT", "--out", str(out)]) == 0
+    assert len(out.read_bytes().splitlines()) == 5
+
+
+def test_missing_store_names_both_places(tmp_path, capsys):
+    data = tmp_path / "empty"
+    data.mkdir()
+    assert main(["stats", "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert str(data) in err and str(data / "snapshots") in err
+
