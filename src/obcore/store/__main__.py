@@ -22,7 +22,7 @@ Commands::
 
 Stats and export open the store read-only, so they work while a server is writing it.
 ``DIR`` is the store itself or, as with ``obmcp serve --data-dir DIR``, a directory holding
-it as ``DIR/snapshots``. Errors exit 2.
+it as ``DIR/snapshots``. Errors exit 2; ``export --out - | head`` exits 0 quietly.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ from typing import IO, Sequence
 
 import orjson
 
-from obcore.errors import ObcoreError, StoreError
+from obcore.errors import InvalidInputError, ObcoreError, StoreError
 from obcore.numbers import format_decimal
 from obcore.store.snapshot import STATE_NAMES, SnapshotArrays
 from obcore.store.store import SnapshotStore
+
+from obcore.validation import check_symbol
 
 __all__ = ["export_lines", "main", "store_directory"]
 
@@ -120,16 +122,23 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    symbol = check_symbol(args.symbol.strip().upper())
     with SnapshotStore.open(store_directory(args.data_dir), read_only=True, warm=False) as store:
+        stored = store.symbols()
+        if symbol not in stored:  # else a typo exports 0 rows and looks like success
+            raise InvalidInputError(
+                f"symbol {symbol!r} is not in the store; stored symbols: {', '.join(stored) or 'none'}"
+            )
         start = 0 if args.start is None else args.start
         end = 2**62 if args.end is None else args.end
-        arrays = store.range(args.symbol.upper(), start, end)
+        arrays = store.range(symbol, start, end)
     if args.out == "-":
         count = export_lines(arrays, sys.stdout.buffer)
+        sys.stdout.buffer.flush()  # a closed pipe shows here, inside main's BrokenPipeError handler
     else:
         with open(args.out, "wb") as handle:
             count = export_lines(arrays, handle)
-    sys.stderr.write(f"exported {count} snapshots of {args.symbol.upper()}\n")
+    sys.stderr.write(f"exported {count} snapshots of {symbol}\n")
     return 0
 
 
@@ -169,6 +178,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ObcoreError as exc:
         sys.stderr.write(f"error ({exc.code}): {exc}\n")
         return 2
+    except BrokenPipeError:  # e.g. `export --out - | head`: the reader has what it wanted
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

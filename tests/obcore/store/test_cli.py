@@ -88,3 +88,28 @@ def test_missing_store_names_both_places(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(data) in err and str(data / "snapshots") in err
 
+
+def test_export_validates_the_symbol_and_lists_the_stored_ones(tmp_path, capsys):
+    _fill(tmp_path / "db", seconds=3)
+    base = ["export", "--data-dir", str(tmp_path / "db"), "--out", str(tmp_path / "x.ndjson")]
+    assert main([*base, "--symbol", "eth"]) == 2
+    err = capsys.readouterr().err
+    assert "'ETH'" in err and "not in the store" in err and "BTCUSDT" in err
+    assert main([*base, "--symbol", "btc-usdt"]) == 2
+    assert "'BTC-USDT'" in capsys.readouterr().err
+    assert not (tmp_path / "x.ndjson").exists()
+
+
+def test_export_to_a_closed_pipe_exits_0_quietly(tmp_path):
+    _fill(tmp_path / "db", seconds=600)  # far more than a pipe buffer holds
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    with subprocess.Popen([sys.executable, "-m", "obcore.store", "export", "--data-dir", str(tmp_path / "db"),
+                           "--symbol", "BTCUSDT", "--out", "-"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        first = proc.stdout.readline()
+        proc.stdout.close()  # like `head -1`
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert orjson.loads(first)["symbol"] == "BTCUSDT"
+    assert code == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
