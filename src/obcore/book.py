@@ -146,6 +146,18 @@ class Book:
     def apply_batch(self, batch: DepthBatch, top_n: int = 20) -> tuple[np.ndarray, np.ndarray]:
         """Apply many events in one call, reading the top ``top_n`` levels after each.
 
+        Parameters
+        ----------
+        batch : DepthBatch
+            ``m`` events: ids, offsets into ``levels``, and the scaled level changes.
+        top_n : int, default 20
+            Levels per side read after each event; >= 1.
+
+        Raises
+        ------
+        InvalidInputError
+            ``top_n < 1``.
+
         Returns ``(statuses, tops)``: int8 (m,) and int64 (m, 4, top_n) holding bid
         prices, bid qtys, ask prices, ask qtys best first (zero padded). Stops after the
         first GAP or CROSSED event; later rows are left zero with status ``NOT_RUN``.
@@ -183,6 +195,19 @@ class Book:
         """Write the best levels of ``side`` (BID/ASK) into caller-owned int64 arrays.
 
         The zero-allocation read for hot loops; returns the number of levels written.
+
+        Parameters
+        ----------
+        prices_out, qtys_out : numpy.ndarray
+            int64, shape (n,), same length; filled best first, entries past the side's
+            depth left as they were. Not validated (kernel call).
+        side : int
+            ``BID`` or ``ASK``.
+
+        Returns
+        -------
+        int
+            Levels written, at most ``n``.
         """
         return int(self._kernel.top(side, prices_out, qtys_out))
 
@@ -251,7 +276,27 @@ class Book:
         return int(self._kernel.depth_until(BID, int(low))), int(self._kernel.depth_until(ASK, int(high)))
 
     def sweep(self, side: Literal["buy", "sell"], notional: float) -> SweepResult:
-        """Fill ``notional`` quote with a market order: ``buy`` walks asks, ``sell`` bids."""
+        """Fill ``notional`` quote with a market order: ``buy`` walks asks, ``sell`` bids.
+
+        Parameters
+        ----------
+        side : {"buy", "sell"}
+            Taker side.
+        notional : float
+            Quote amount to spend (buy) or receive (sell), > 0.
+
+        Returns
+        -------
+        SweepResult
+            Base qty and quote filled, average and worst price, slippage in bps against
+            the best price (>= 0), levels touched, and ``complete`` (False when the book is
+            too thin). Prices are floats in quote units; ``None`` when nothing filled.
+
+        Raises
+        ------
+        InvalidInputError
+            ``side`` is not buy/sell or ``notional`` is not > 0.
+        """
         if side not in ("buy", "sell"):
             raise InvalidInputError(f"side must be 'buy' or 'sell', got {side!r}")
         if not notional > 0:

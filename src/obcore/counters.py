@@ -109,6 +109,18 @@ class SecondCounters:
     def window(self, end_second: int, seconds: int) -> np.ndarray:
         """Counters of the ``seconds`` seconds ending at ``end_second`` (inclusive).
 
+        Parameters
+        ----------
+        end_second : int
+            Last second of the window, exchange time in epoch seconds.
+        seconds : int
+            Window length, 1 to ``capacity``.
+
+        Raises
+        ------
+        InvalidInputError
+            ``seconds`` is outside ``1..capacity``.
+
         Returns a view of shape ``(N_FIELDS, seconds)``, oldest first. Seconds newer than
         ``last_second`` or older than the ring holds are returned as zeros (a copy).
         """
@@ -130,7 +142,25 @@ class SecondCounters:
         return self.data[:, stop - seconds : stop]
 
     def totals(self, end_second: int, seconds: int) -> dict[str, int]:
-        """Sum of each field over a window, by field name."""
+        """Sum of each field over a window, by field name.
+
+        Parameters
+        ----------
+        end_second : int
+            Last second of the window (epoch seconds, inclusive).
+        seconds : int
+            Window length, 1 to ``capacity``; seconds not held count as zero.
+
+        Returns
+        -------
+        dict of str to int
+            One total per name of ``FIELD_NAMES``.
+
+        Raises
+        ------
+        InvalidInputError
+            As :meth:`window`.
+        """
         sums = self.window(end_second, seconds).sum(axis=1)
         return {name: int(value) for name, value in zip(FIELD_NAMES, sums)}
 
@@ -156,6 +186,19 @@ class TradeTape:
         return min(self.total, self.capacity)
 
     def append(self, price: int, qty: int, time_ms: int, side: int, trade_id: int) -> None:
+        """Add one trade, overwriting the oldest once the ring is full.
+
+        Parameters
+        ----------
+        price, qty : int
+            Scaled integers (the book's ``price_scale`` / ``qty_scale``).
+        time_ms : int
+            Trade time, Unix ms.
+        side : int
+            +1 taker buy, -1 taker sell.
+        trade_id : int
+            Binance trade id.
+        """
         i = self.total % self.capacity
         self.price[i] = price
         self.qty[i] = qty
@@ -165,6 +208,13 @@ class TradeTape:
         self.total += 1
 
     def rescale(self, price_factor: int, qty_factor: int) -> None:
+        """Multiply every stored price and quantity in place (after the book's scale grew).
+
+        Parameters
+        ----------
+        price_factor, qty_factor : int
+            Integer factors, e.g. ``10**(new_scale - old_scale)``.
+        """
         self.price *= price_factor
         self.qty *= qty_factor
 

@@ -80,7 +80,20 @@ def parse_decimal(text: str | bytes, scale: int) -> int:
 
 
 def format_decimal(value: int, scale: int) -> str:
-    """Format a scaled integer as Binance's decimal, normalised: ``(268380, 2)`` -> ``"2683.8"``."""
+    """Format a scaled integer as Binance's decimal, normalised: ``(268380, 2)`` -> ``"2683.8"``.
+
+    Parameters
+    ----------
+    value : int
+        The scaled integer (``int``, ``numpy.int64`` …; converted with ``int``); may be negative.
+    scale : int
+        Decimal places ``value`` is scaled by; ``scale <= 0`` appends ``-scale`` zeros.
+
+    Returns
+    -------
+    str
+        Plain decimal without trailing fractional zeros or exponent, e.g. ``"0.001"``, ``"5"``.
+    """
     value = int(value)
     sign = "-" if value < 0 else ""
     digits = str(abs(value))
@@ -92,5 +105,18 @@ def format_decimal(value: int, scale: int) -> str:
 
 
 def to_decimal(value: int, scale: int) -> Decimal:
-    """A scaled integer as an exact :class:`decimal.Decimal`."""
+    """A scaled integer as an exact :class:`decimal.Decimal`.
+
+    Parameters
+    ----------
+    value : int
+        The scaled integer (converted with ``int``).
+    scale : int
+        Decimal places ``value`` is scaled by.
+
+    Returns
+    -------
+    Decimal
+        ``value * 10**-scale``, exact (no rounding, no float).
+    """
     return Decimal(int(value)).scaleb(-scale)

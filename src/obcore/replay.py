@@ -72,7 +72,21 @@ def route(
 
 
 def feed(message: Message, session: BookSession) -> bool:
-    """Give a routed message to its session; True for a depth event applied live."""
+    """Give a routed message to its session; True for a depth event applied live.
+
+    Parameters
+    ----------
+    message : Message
+        A routed recording message; ``snapshot`` goes to ``receive_snapshot``, every
+        other kind (depth, trade, aggTrade) to ``receive``.
+    session : BookSession
+        The symbol's session.
+
+    Returns
+    -------
+    bool
+        What ``session.receive`` returns; always False for a snapshot.
+    """
     if message.kind == "snapshot":
         session.receive_snapshot(message.payload)
         return False

@@ -55,7 +55,26 @@ def check_symbol(symbol: object) -> str:
 
 
 def check_symbols(symbols: Iterable[str], minimum: int, maximum: int) -> list[str]:
-    """Check every symbol of a list and its length; return the list."""
+    """Check every symbol of a list and its length; return the list.
+
+    Parameters
+    ----------
+    symbols : iterable of str
+        The symbols; a plain ``str`` is refused (it would iterate as characters).
+    minimum, maximum : int
+        Inclusive bounds on the number of symbols.
+
+    Returns
+    -------
+    list of str
+        The symbols, in order.
+
+    Raises
+    ------
+    InvalidInputError
+        ``symbols`` is a string, a member is not a valid symbol (named), or the count is
+        outside ``[minimum, maximum]``.
+    """
     if isinstance(symbols, str):
         raise InvalidInputError(f"symbols must be a list of symbols, got the string {symbols!r}")
     items = [check_symbol(s) for s in symbols]
@@ -72,7 +91,29 @@ def check_interval(interval: object) -> str:
 
 
 def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` if it is an int in ``[minimum, maximum]``."""
+    """Return ``value`` if it is an int in ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : object
+        The value to check; ``bool`` is refused.
+    minimum : int
+        Inclusive lower bound.
+    maximum : int, optional
+        Inclusive upper bound; ``None`` for none.
+
+    Returns
+    -------
+    int
+        ``value`` unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        ``value`` is not an int or is out of range; the message names both.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(f"{name} must be an integer, got {value!r}")
     if value < minimum or (maximum is not None and value > maximum):
@@ -82,7 +123,27 @@ def check_int(name: str, value: object, minimum: int, maximum: int | None = None
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices`` (case-sensitive)."""
+    """Return ``value`` if it is one of ``choices`` (case-sensitive).
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : object
+        The value to check.
+    choices : tuple of str
+        The allowed values, e.g. ``ORDER_SIDES``.
+
+    Returns
+    -------
+    str
+        ``value`` unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        ``value`` is not one of ``choices``; the message names it and lists them.
+    """
     if value not in choices:
         raise InvalidInputError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
     return value  # type: ignore[return-value]

@@ -49,7 +49,21 @@ class Backend:
 
 @contextlib.asynccontextmanager
 async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> AsyncIterator[Backend]:
-    """Start the data source of ``settings`` and yield a ready :class:`Backend`; stop it on exit."""
+    """Start the data source of ``settings`` and yield a ready :class:`Backend`; stop it on exit.
+
+    Parameters
+    ----------
+    settings : ServerSettings
+        Source (live, emulator or replay files), max symbols, API keys, data directory.
+    speed : float, default 1.0
+        Replay speed of the in-process emulator (1.0 is real time); unused for ``live``.
+
+    Yields
+    ------
+    Backend
+        REST client, stream manager and, with ``data_dir``, the snapshot store (``None``
+        when another process holds it).
+    """
     from obcore.client import BinanceClient
 
     async with contextlib.AsyncExitStack() as stack:

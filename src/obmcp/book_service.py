@@ -53,7 +53,21 @@ def _now_ms() -> int:
 
 
 def data_quality(session: Any, now_ms: int | None = None) -> DataQuality:
-    """Sync state, book age and warnings; ``ok`` only for a LIVE book younger than 5 s."""
+    """Sync state, book age and warnings; ``ok`` only for a LIVE book younger than 5 s.
+
+    Parameters
+    ----------
+    session : BookSession
+        The symbol's session (``state``, ``book_age_ms``, ``gap_count``, ``resync_count``).
+    now_ms : int, optional
+        Current Unix time in ms; defaults to the wall clock.
+
+    Returns
+    -------
+    DataQuality
+        ``ok`` is True only for a LIVE book updated at most ``STALE_AFTER_MS`` ago;
+        ``warnings`` says why not, and reports sequence gaps.
+    """
     now_ms = _now_ms() if now_ms is None else now_ms
     state = state_name(session)
     age = session.book_age_ms(now_ms)
@@ -74,6 +88,20 @@ def data_quality(session: Any, now_ms: int | None = None) -> DataQuality:
 
 async def live_session(manager: Any, symbol: str, wait_seconds: float) -> Any:
     """Track ``symbol`` (first use subscribes) and wait up to ``wait_seconds`` for it to be LIVE.
+
+    Parameters
+    ----------
+    manager : StreamManager or None
+        The stream manager; ``None`` (no live source) raises ``BookNotReadyError``.
+    symbol : str
+        Binance symbol, already checked by the caller.
+    wait_seconds : float
+        Longest wait for LIVE; 0 does not wait. A timeout is not an error by itself.
+
+    Returns
+    -------
+    BookSession
+        The session, which may still not be LIVE if it has levels (see ``data_quality``).
 
     Raises
     ------
@@ -286,7 +314,32 @@ async def orderbook_l1(
 
 
 async def orderbook_l2(manager: Any, symbol: str, *, depth: int = 20, wait_seconds: float = 10.0) -> BookL2:
-    """The best ``depth`` (20 or 100) levels a side as scaled integers plus their scales."""
+    """The best ``depth`` (20 or 100) levels a side as scaled integers plus their scales.
+
+    Parameters
+    ----------
+    manager : StreamManager or None
+        The stream manager.
+    symbol : str
+        Binance symbol, upper case.
+    depth : {20, 100}
+        Levels per side.
+    wait_seconds : float, default 10.0
+        Longest wait for the book to be LIVE, 0 to ``MAX_WAIT_SECONDS``.
+
+    Returns
+    -------
+    BookL2
+        Prices and quantities as int64-range integers (divide by ``10**price_scale`` /
+        ``10**qty_scale``), best first, with ``last_update_id`` and ``data_quality``.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad symbol, depth or wait, named in the message.
+    SymbolLimitError, BookNotReadyError
+        As :func:`live_session`.
+    """
     check_symbol(symbol)
     check_choice("depth", depth, L2_DEPTHS)
     session = await live_session(manager, symbol, _check_wait(wait_seconds))

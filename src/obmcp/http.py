@@ -229,7 +229,20 @@ def _with_code(body: bytes, code: int) -> bytes:
 
 
 def build_http_app(mcp: MCPServer[Any], settings: ServerSettings) -> SessionGuard:
-    """The complete ASGI app for ``/mcp``: guard → SDK session manager → ``mcp``."""
+    """The complete ASGI app for ``/mcp``: guard → SDK session manager → ``mcp``.
+
+    Parameters
+    ----------
+    mcp : MCPServer
+        The server with its tools registered (``obmcp.server.build_server``).
+    settings : ServerSettings
+        Response mode, session limit and idle timeout, token, Host/Origin allow-lists.
+
+    Returns
+    -------
+    SessionGuard
+        The ASGI app to serve; its lifespan runs the SDK's session manager.
+    """
     sdk_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
         json_response=settings.http_response == "json",

@@ -44,7 +44,25 @@ class MarketClient(Protocol):
 
 
 async def get_ticker(client: MarketClient, symbol: str) -> Ticker:
-    """24-hour rolling statistics of ``symbol`` (``GET /api/v3/ticker/24hr``)."""
+    """24-hour rolling statistics of ``symbol`` (``GET /api/v3/ticker/24hr``).
+
+    Parameters
+    ----------
+    client : MarketClient
+        The REST client (``obcore.client.BinanceClient`` or a fake).
+    symbol : str
+        Binance symbol, upper case, e.g. ``"ETHUSDT"``.
+
+    Returns
+    -------
+    Ticker
+        Prices and volumes as Binance's decimal strings; times in Unix ms.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message; nothing is sent.
+    """
     check_symbol(symbol)
     data = await client.ticker_24hr(symbol=symbol)
     if isinstance(data, list):  # some clients always return the list form
@@ -71,7 +89,27 @@ async def get_ticker(client: MarketClient, symbol: str) -> Ticker:
 
 
 async def get_orderbook(client: MarketClient, symbol: str, limit: int = 100) -> OrderBook:
-    """REST depth snapshot of ``symbol`` with ``limit`` levels a side (``GET /api/v3/depth``)."""
+    """REST depth snapshot of ``symbol`` with ``limit`` levels a side (``GET /api/v3/depth``).
+
+    Parameters
+    ----------
+    client : MarketClient
+        The REST client (``obcore.client.BinanceClient`` or a fake).
+    symbol : str
+        Binance symbol, upper case, e.g. ``"ETHUSDT"``.
+    limit : int, default 100
+        Levels per side; one of ``DEPTH_LIMITS``.
+
+    Returns
+    -------
+    OrderBook
+        ``last_update_id`` and ``(price, qty)`` decimal-string pairs, best first.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message; nothing is sent.
+    """
     check_symbol(symbol)
     check_choice("limit", limit, DEPTH_LIMITS)
     data = await client.depth(symbol, limit)
@@ -84,7 +122,27 @@ async def get_orderbook(client: MarketClient, symbol: str, limit: int = 100) -> 
 
 
 async def get_recent_trades(client: MarketClient, symbol: str, limit: int = 500) -> RecentTrades:
-    """The last ``limit`` trades of ``symbol`` (``GET /api/v3/trades``)."""
+    """The last ``limit`` trades of ``symbol`` (``GET /api/v3/trades``).
+
+    Parameters
+    ----------
+    client : MarketClient
+        The REST client (``obcore.client.BinanceClient`` or a fake).
+    symbol : str
+        Binance symbol, upper case, e.g. ``"ETHUSDT"``.
+    limit : int, default 500
+        Number of trades, 1 to 1000.
+
+    Returns
+    -------
+    RecentTrades
+        Trades oldest first, as Binance returns them; ``quote_qty`` is ``""`` when absent.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message; nothing is sent.
+    """
     check_symbol(symbol)
     check_range("limit", limit, 1, 1000)
     data = await client.trades(symbol, limit)
@@ -110,7 +168,31 @@ async def get_klines(
     end_time: int | None = None,
     limit: int = 500,
 ) -> Klines:
-    """Candles of ``symbol`` (``GET /api/v3/klines``); times in Unix ms."""
+    """Candles of ``symbol`` (``GET /api/v3/klines``); times in Unix ms.
+
+    Parameters
+    ----------
+    client : MarketClient
+        The REST client (``obcore.client.BinanceClient`` or a fake).
+    symbol : str
+        Binance symbol, upper case, e.g. ``"ETHUSDT"``.
+    interval : str, default "1m"
+        One of ``INTERVALS`` (case-sensitive: ``"1M"`` is a month).
+    start_time, end_time : int, optional
+        Unix ms, 2017-07-14 to 2100-01-01; ``start_time`` must not be after ``end_time``.
+    limit : int, default 500
+        Number of candles, 1 to 1000.
+
+    Returns
+    -------
+    Klines
+        One ``Kline`` per candle, oldest first.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message; nothing is sent.
+    """
     check_symbol(symbol)
     check_choice("interval", interval, INTERVALS)
     check_range("limit", limit, 1, 1000)
@@ -147,7 +229,26 @@ def _filter(filters: list[dict], kind: str, key: str) -> str | None:
 
 
 async def get_exchange_info(client: MarketClient, symbol: str) -> ExchangeInfo:
-    """Trading rules of ``symbol`` (``GET /api/v3/exchangeInfo``): tick size, lot size, filters."""
+    """Trading rules of ``symbol`` (``GET /api/v3/exchangeInfo``): tick size, lot size, filters.
+
+    Parameters
+    ----------
+    client : MarketClient
+        The REST client (``obcore.client.BinanceClient`` or a fake).
+    symbol : str
+        Binance symbol, upper case, e.g. ``"ETHUSDT"``.
+
+    Returns
+    -------
+    ExchangeInfo
+        Server time and timezone, and one ``SymbolInfo`` per symbol answered; filter
+        values the symbol lacks are ``None``.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message; nothing is sent.
+    """
     check_symbol(symbol)
     data = await client.exchange_info(symbol=symbol)
     symbols = []
@@ -174,7 +275,25 @@ async def get_exchange_info(client: MarketClient, symbol: str) -> ExchangeInfo:
 
 
 async def get_avg_price(client: MarketClient, symbol: str) -> AvgPrice:
-    """Current average price of ``symbol`` over Binance's window (``GET /api/v3/avgPrice``)."""
+    """Current average price of ``symbol`` over Binance's window (``GET /api/v3/avgPrice``).
+
+    Parameters
+    ----------
+    client : MarketClient
+        The REST client (``obcore.client.BinanceClient`` or a fake).
+    symbol : str
+        Binance symbol, upper case, e.g. ``"ETHUSDT"``.
+
+    Returns
+    -------
+    AvgPrice
+        ``price`` as a decimal string over the last ``mins`` minutes.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message; nothing is sent.
+    """
     check_symbol(symbol)
     data = await client.avg_price(symbol)
     return AvgPrice(symbol=symbol, mins=data["mins"], price=data["price"], close_time=data.get("closeTime"))

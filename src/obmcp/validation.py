@@ -64,14 +64,54 @@ def check_symbol(symbol: object) -> str:
 
 
 def check_range(name: str, value: object, low: int, high: int) -> int:
-    """Return ``value`` if it is an int in ``[low, high]``; raise naming it otherwise."""
+    """Return ``value`` if it is an int in ``[low, high]``; raise naming it otherwise.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : object
+        The value to check.
+    low, high : int
+        Inclusive bounds.
+
+    Returns
+    -------
+    int
+        ``value`` unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        ``value`` is not an int (``bool`` is refused) or is outside the bounds.
+    """
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise InvalidInputError(f"{name} {value!r}: expected an integer from {low} to {high}")
     return value
 
 
 def check_choice(name: str, value: object, choices: tuple[object, ...]) -> object:
-    """Return ``value`` if it is one of ``choices``; raise naming it and the choices."""
+    """Return ``value`` if it is one of ``choices``; raise naming it and the choices.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the error message.
+    value : object
+        The value to check.
+    choices : tuple
+        The allowed values; ``bool`` is refused even where ``1`` or ``0`` is allowed.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        ``value`` is not one of ``choices``.
+    """
     if value not in choices or isinstance(value, bool):
         raise InvalidInputError(f"{name} {value!r}: expected one of {', '.join(map(str, choices))}")
     return value

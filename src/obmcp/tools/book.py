@@ -40,7 +40,17 @@ def _quality_line(quality: DataQuality) -> str:
 
 
 def register_book_tools(mcp: MCPServer, backend: Backend, tool_name: Callable[[str], str]) -> None:
-    """Add the three live-book tools to ``mcp``."""
+    """Add the three live-book tools to ``mcp``.
+
+    Parameters
+    ----------
+    mcp : MCPServer
+        The server the tools are added to.
+    backend : Backend
+        The data source the tools read (``backend.streams``).
+    tool_name : callable
+        Maps a tool's Python name to its wire name (``ServerSettings.tool_name``).
+    """
 
     async def orderbook_l1(
         symbol: Symbol,

@@ -27,7 +27,17 @@ TimeMs = Annotated[
 
 
 def register_market_tools(mcp: MCPServer, backend: Backend, tool_name: Callable[[str], str]) -> None:
-    """Add the six market-data tools to ``mcp``; ``tool_name`` maps ``get_ticker`` to its wire name."""
+    """Add the six market-data tools to ``mcp``; ``tool_name`` maps ``get_ticker`` to its wire name.
+
+    Parameters
+    ----------
+    mcp : MCPServer
+        The server the tools are added to.
+    backend : Backend
+        The data source the tools read (``backend.client``).
+    tool_name : callable
+        Maps a tool's Python name to its wire name (``ServerSettings.tool_name``).
+    """
 
     async def get_ticker(symbol: Symbol) -> Annotated[CallToolResult, Ticker]:
         """24-hour rolling price statistics of a Binance spot symbol: last price, change, high/low, volume, best bid/ask."""
