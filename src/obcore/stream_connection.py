@@ -42,6 +42,8 @@ Deliver = Callable[[bytes, bytes, int], None]
 
 _PREFIX = b'{"stream":"'
 _MAX_PARAMS_PER_MESSAGE = 200  # keep each control frame small
+# How long a wanted change waits for others before its control message goes out.
+_COALESCE_SECONDS = 0.05
 
 
 def stream_url(ws_url: str, streams: list[str]) -> str:
@@ -525,6 +527,8 @@ class StreamConnection:
     async def _send_control(self) -> None:
         while not self._closing:
             await self._wake.wait()
+            # Let symbols tracked at about the same time join one SUBSCRIBE.
+            await asyncio.sleep(_COALESCE_SECONDS)
             self._wake.clear()
             for link in (self.link, self.incoming):
                 if link is None:

@@ -37,6 +37,7 @@ from obcore.errors import (
     SymbolLimitError,
     TransportError,
 )
+from obcore.numbers import MAX_SCALE, decimal_places
 from obcore.session import BookSession, SyncState
 from obcore.stream_connection import StreamConnection, backoff_delay
 from obcore.validation import check_symbol
@@ -229,6 +230,12 @@ class StreamManager:
         check_symbol(symbol)
         entry = self._tracked.get(symbol)
         if entry is None:
+            self._check_room(symbol)
+            # Ask the exchange first: an unknown symbol fails here (-1121, InvalidSymbolError)
+            # instead of sitting in SYNCING forever, and the filters give the exact scales.
+            price_scale, qty_scale = await self._symbol_scales(symbol)
+            entry = self._tracked.get(symbol)  # another caller may have tracked it meanwhile
+        if entry is None:
             if len(self._tracked) >= self.max_symbols:
                 raise SymbolLimitError(
                     f"cannot track {symbol}: already tracking {len(self._tracked)} symbols "
@@ -236,7 +243,8 @@ class StreamManager:
                 )
             streams = self.streams_for(symbol)
             connection = self._connection_with_room(len(streams))
-            entry = _Tracked(symbol, BookSession(symbol), streams, connection)
+            session = BookSession(symbol, price_scale=price_scale, qty_scale=qty_scale)
+            entry = _Tracked(symbol, session, streams, connection)
             self._tracked[symbol] = entry
             for name in streams:
                 self._routes[name.encode()] = entry
@@ -254,6 +262,37 @@ class StreamManager:
                 f"still tracked, will subscribe when the connection is back"
             )
         return entry.session
+
+    def _check_room(self, symbol: str) -> None:
+        if len(self._tracked) >= self.max_symbols:
+            raise SymbolLimitError(
+                f"cannot track {symbol}: already tracking {len(self._tracked)} symbols "
+                f"({', '.join(self._tracked)}), the limit is max_symbols={self.max_symbols}"
+            )
+
+    async def _symbol_scales(self, symbol: str) -> tuple[int | None, int | None]:
+        """Decimals of the symbol's tickSize and stepSize (None where a filter is absent).
+
+        Raises InvalidSymbolError for a symbol the exchange does not list. Any other
+        failure (rate limit, network) is not a verdict on the symbol: the scales are then
+        inferred from the snapshot, and the snapshot fetch deals with the limit.
+        """
+        try:
+            info = await self.rest.exchange_info(symbol=symbol)
+        except InvalidSymbolError:
+            raise
+        except (BinanceError, TransportError) as exc:
+            log.warning("exchangeInfo for %s failed (%s); scales will come from the snapshot", symbol, exc)
+            return None, None
+        listed = [entry for entry in info.get("symbols", []) if entry.get("symbol") == symbol]
+        if not listed:
+            raise InvalidSymbolError(-1121, f"Invalid symbol. ({symbol} is not listed by exchangeInfo)", 400)
+        filters = {f.get("filterType"): f for f in listed[0].get("filters", [])}
+        tick = filters.get("PRICE_FILTER", {}).get("tickSize")
+        step = filters.get("LOT_SIZE", {}).get("stepSize")
+        price_scale = decimal_places(tick) if tick and decimal_places(tick) <= MAX_SCALE else None
+        qty_scale = decimal_places(step) if step and decimal_places(step) <= MAX_SCALE else None
+        return price_scale, qty_scale
 
     async def untrack(self, symbol: str) -> None:
         """Stop keeping ``symbol``'s book and unsubscribe its streams (no-op if untracked)."""

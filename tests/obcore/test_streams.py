@@ -16,7 +16,7 @@ import pytest
 from obcore.client import BinanceClient
 from obcore.emulator import Emulator
 from obcore.errors import BookNotReadyError, InvalidInputError, SymbolLimitError
-from obcore.numbers import parse_decimal
+from obcore.numbers import decimal_places, parse_decimal
 from obcore.session import SyncState
 from obcore.stream_connection import backoff_delay, stream_url
 from obcore.streams import StreamManager
@@ -197,7 +197,8 @@ def test_rate_limited_snapshot_waits_instead_of_hammering():
         waited = time.monotonic() - t0
         assert waited >= 1.9  # Retry-After 1 s, twice
         assert manager.health()["symbols"]["ETHUSDT"]["snapshot_errors"] == 2
-        assert rest.request_count == 3  # 429, 418, then the snapshot: nothing in between
+        # 429 (on exchangeInfo: not fatal), 418 (snapshot), then the snapshot; nothing sent while blocked
+        assert rest.request_count == 3
         assert emu.limiter.banned_until_ms == 0
         assert await book_matches_truth(emu, session)
 
@@ -265,3 +266,25 @@ def test_wait_live_times_out_with_a_reason():
             await manager.wait_live("ETHUSDT", 0.3)
 
     run(scenario)
+
+
+def test_unknown_symbol_fails_fast_and_scales_come_from_exchange_info():
+    from obcore.errors import InvalidSymbolError
+
+    async def scenario():
+        emulator = Emulator(host="127.0.0.1", port=0, ws_port=0, speed=20.0)
+        emulator.add_replay([ETH])
+        async with emulator:
+            async with BinanceClient(emulator.rest_url) as client:
+                info = await client.exchange_info(symbol="ETHUSDT")
+                filters = {f["filterType"]: f for f in info["symbols"][0]["filters"]}
+                async with StreamManager(client, ws_url=emulator.ws_url) as manager:
+                    with pytest.raises(InvalidSymbolError, match="FOOUSDT|Invalid symbol"):
+                        await manager.track("FOOUSDT")
+                    assert manager.symbols == []  # nothing left half-tracked
+                    session = await manager.track("ETHUSDT")
+                    return session, filters
+
+    session, filters = asyncio.run(scenario())
+    assert session.price_scale >= decimal_places(filters["PRICE_FILTER"]["tickSize"])
+    assert session.qty_scale >= decimal_places(filters["LOT_SIZE"]["stepSize"])
