@@ -396,10 +396,25 @@ class BinanceClient:
     ) -> dict[str, Any]:
         """``GET /exchangeInfo`` (weight 20) for one symbol, several, or all.
 
+        Parameters
+        ----------
+        symbol : str, optional
+            One symbol, e.g. ``"ETHUSDT"``.
+        symbols : iterable of str, optional
+            Several symbols (1-10000); give ``symbol`` or ``symbols``, not both. Neither
+            means every symbol.
+
         Returns
         -------
         dict
             ``timezone, serverTime, rateLimits, exchangeFilters, symbols`` as Binance sends them.
+
+        Raises
+        ------
+        InvalidInputError
+            Both ``symbol`` and ``symbols`` given, or a malformed symbol.
+        InvalidSymbolError
+            Binance does not know a symbol (-1121).
         """
         if symbol is not None and symbols is not None:
             raise InvalidInputError("give symbol or symbols, not both")
@@ -424,7 +439,26 @@ class BinanceClient:
         return await self._request("GET", "/depth", params)
 
     async def trades(self, symbol: str, limit: int = 500) -> list[dict[str, Any]]:
-        """``GET /trades`` (weight 25): the most recent trades, oldest first."""
+        """``GET /trades`` (weight 25): the most recent trades, oldest first.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        limit : int
+            Number of trades, 1-1000.
+
+        Returns
+        -------
+        list of dict
+            Rows ``{id, price, qty, quoteQty, time, isBuyerMaker, isBestMatch}``; numbers
+            are Binance's decimal strings, ``time`` in ms.
+
+        Raises
+        ------
+        InvalidInputError
+            Malformed symbol or ``limit`` out of range (nothing is sent).
+        """
         params = {"symbol": check_symbol(symbol), "limit": check_int("limit", limit, 1, 1000)}
         return await self._request("GET", "/trades", params)
 
@@ -439,7 +473,27 @@ class BinanceClient:
     ) -> list[dict[str, Any]]:
         """``GET /aggTrades`` (weight 4): rows ``{a,p,q,f,l,T,m,M}``.
 
-        ``from_id`` is inclusive; ``start_time``/``end_time`` are inclusive ms.
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        from_id : int, optional
+            First aggregate trade id to return (inclusive).
+        start_time, end_time : int, optional
+            Inclusive time range in ms since the epoch.
+        limit : int
+            Maximum rows, 1-1000.
+
+        Returns
+        -------
+        list of dict
+            Aggregate trades, oldest first.
+
+        Raises
+        ------
+        InvalidInputError
+            Malformed symbol, a negative id/time, ``limit`` out of range, or
+            ``end_time < start_time`` (nothing is sent).
         """
         params = {
             "symbol": check_symbol(symbol),
@@ -461,7 +515,32 @@ class BinanceClient:
         limit: int = 500,
         time_zone: str | None = None,
     ) -> list[list[Any]]:
-        """``GET /klines`` (weight 2). ``interval`` is one of ``1s 1m 3m … 1w 1M``."""
+        """``GET /klines`` (weight 2): candlesticks, oldest first.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        interval : str
+            One of ``1s 1m 3m … 1w 1M``.
+        start_time, end_time : int, optional
+            Inclusive range of open times in ms since the epoch.
+        limit : int
+            Maximum candles, 1-1000.
+        time_zone : str, optional
+            Binance ``timeZone`` for interval boundaries (e.g. ``"+08:00"``); default UTC.
+
+        Returns
+        -------
+        list of list
+            One row per candle as Binance sends it (open time, OHLC and volume strings, …).
+
+        Raises
+        ------
+        InvalidInputError
+            Malformed symbol, unknown interval, bad ``limit``/times, or
+            ``end_time < start_time`` (nothing is sent).
+        """
         params = {
             "symbol": check_symbol(symbol),
             "interval": check_interval(interval),
@@ -482,6 +561,26 @@ class BinanceClient:
         """``GET /ticker/24hr``: one symbol (a dict), several or all (a list).
 
         Weight: 2 for one symbol or up to 20 symbols, 40 up to 100, 80 beyond or for all.
+
+        Parameters
+        ----------
+        symbol : str, optional
+            One symbol; the answer is a dict.
+        symbols : iterable of str, optional
+            Several symbols; the answer is a list. Give ``symbol`` or ``symbols``, not
+            both; neither means all symbols.
+        type : {"FULL", "MINI"}, optional
+            Binance's ``type`` (MINI omits the bid/ask and weighted-average fields).
+
+        Returns
+        -------
+        dict or list of dict
+            24-hour rolling statistics, Binance's decimal strings untouched.
+
+        Raises
+        ------
+        InvalidInputError
+            Both ``symbol`` and ``symbols``, a malformed symbol or an unknown ``type``.
         """
         if symbol is not None and symbols is not None:
             raise InvalidInputError("give symbol or symbols, not both")
@@ -518,7 +617,35 @@ class BinanceClient:
         from_id: int | None = None,
         limit: int = 500,
     ) -> list[dict[str, Any]]:
-        """``GET /myTrades`` (signed; weight 20, 5 with ``order_id``)."""
+        """``GET /myTrades`` (signed; weight 20, 5 with ``order_id``): the account's fills.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        order_id : int, optional
+            Only fills of this order.
+        start_time, end_time : int, optional
+            Inclusive range in ms since the epoch, at most 24 h apart.
+        from_id : int, optional
+            First trade id to return (inclusive).
+        limit : int
+            Maximum rows, 1-1000.
+
+        Returns
+        -------
+        list of dict
+            Fills, oldest first.
+
+        Raises
+        ------
+        InvalidInputError
+            Bad argument, or a range longer than 24 h (nothing is sent).
+        MissingCredentialsError
+            No API key/secret configured.
+        AuthenticationError
+            Binance rejected the key (-2014/-2015 or HTTP 401).
+        """
         params = {
             "symbol": check_symbol(symbol),
             "orderId": None if order_id is None else check_int("order_id", order_id, 0),
@@ -609,10 +736,46 @@ class BinanceClient:
         answer raises :class:`OrderOutcomeUnknownError` (the order may have executed:
         query it before retrying); it is never retried here.
 
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        side : {"BUY", "SELL"}
+        type : str
+            ``LIMIT``, ``MARKET``, ``LIMIT_MAKER``, ``STOP_LOSS``, ``STOP_LOSS_LIMIT``,
+            ``TAKE_PROFIT`` or ``TAKE_PROFIT_LIMIT``.
+        time_in_force : {"GTC", "IOC", "FOK"}, optional
+            Required for the ``*LIMIT`` types other than ``LIMIT_MAKER``.
+        quantity : str, Decimal or int, optional
+            Base-asset quantity.
+        quote_order_qty : str, Decimal or int, optional
+            Quote-asset amount, MARKET only (exactly one of this and ``quantity``).
+        price, stop_price, iceberg_qty : str, Decimal or int, optional
+            Limit price, trigger price and visible iceberg quantity.
+        new_client_order_id : str, optional
+            1-36 characters of ``[A-Za-z0-9._-]``.
+        new_order_resp_type : {"ACK", "RESULT", "FULL"}, optional
+        **extra
+            Other Binance order parameters (``trailingDelta``, ``strategyId`` …), sent as
+            given (bools as ``true``/``false``, floats fixed-point).
+
         Returns
         -------
         dict
             The ACK/RESULT/FULL answer.
+
+        Raises
+        ------
+        TradingDisabledError
+            Mainnet without ``allow_mainnet_trading=True``.
+        InvalidInputError
+            A bad or missing argument for the order type (nothing is sent).
+        MissingCredentialsError
+            No API key/secret configured.
+        FilterFailureError, OrderRejectedError
+            Binance refused the order (-1013; -2010).
+        OrderOutcomeUnknownError
+            HTTP 5xx or no answer after sending: the order may have executed.
         """
         self._require_trading_allowed()
         params = self._order_params(
@@ -638,7 +801,29 @@ class BinanceClient:
         new_order_resp_type: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """``POST /order/test`` (signed; weight 1, 20 with commission rates): validate only."""
+        """``POST /order/test`` (signed; weight 1, 20 with commission rates): validate only.
+
+        Parameters
+        ----------
+        symbol, side, type, time_in_force, quantity, quote_order_qty, price, stop_price, iceberg_qty, new_client_order_id, new_order_resp_type, **extra
+            As for :meth:`new_order`.
+        compute_commission_rates : bool
+            Ask Binance for the commission the order would pay.
+
+        Returns
+        -------
+        dict
+            ``{}``, or the commission rates when ``compute_commission_rates`` is True.
+
+        Raises
+        ------
+        InvalidInputError
+            A bad or missing argument for the order type (nothing is sent).
+        MissingCredentialsError
+            No API key/secret configured.
+        FilterFailureError, OrderRejectedError
+            Binance would refuse the order.
+        """
         params = self._order_params(
             symbol, side, type, time_in_force, quantity, quote_order_qty, price,
             stop_price, iceberg_qty, new_client_order_id, new_order_resp_type, extra,
@@ -650,7 +835,29 @@ class BinanceClient:
     async def get_order(
         self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
     ) -> dict[str, Any]:
-        """``GET /order`` (signed, weight 4), by ``order_id`` or ``orig_client_order_id``."""
+        """``GET /order`` (signed, weight 4), by ``order_id`` or ``orig_client_order_id``.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        order_id : int, optional
+            Binance's order id.
+        orig_client_order_id : str, optional
+            The client order id given when placing; one of the two ids is required.
+
+        Returns
+        -------
+        dict
+            The order's current state (status, executed quantities, …).
+
+        Raises
+        ------
+        InvalidInputError
+            Neither id given, or a malformed one (nothing is sent).
+        OrderRejectedError
+            Binance does not know the order (-2013).
+        """
         params = _order_ref(symbol, order_id, orig_client_order_id)
         return await self._request("GET", "/order", params, signed=True)
 
@@ -662,7 +869,35 @@ class BinanceClient:
         orig_client_order_id: str | None = None,
         new_client_order_id: str | None = None,
     ) -> dict[str, Any]:
-        """``DELETE /order`` (signed, weight 1). A 5xx raises :class:`OrderOutcomeUnknownError`."""
+        """``DELETE /order`` (signed, weight 1): cancel one open order.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        order_id : int, optional
+            Binance's order id.
+        orig_client_order_id : str, optional
+            The client order id given when placing; one of the two ids is required.
+        new_client_order_id : str, optional
+            Client id for the cancellation itself (1-36 characters of ``[A-Za-z0-9._-]``).
+
+        Returns
+        -------
+        dict
+            The cancelled order's final state.
+
+        Raises
+        ------
+        TradingDisabledError
+            Mainnet without ``allow_mainnet_trading=True``.
+        InvalidInputError
+            Neither id given, or a malformed one (nothing is sent).
+        OrderRejectedError
+            Unknown or already closed order (-2011).
+        OrderOutcomeUnknownError
+            HTTP 5xx or no answer after sending: the cancel may have happened.
+        """
         self._require_trading_allowed()
         params = _order_ref(symbol, order_id, orig_client_order_id)
         if new_client_order_id is not None:
@@ -685,7 +920,31 @@ class BinanceClient:
         end_time: int | None = None,
         limit: int = 500,
     ) -> list[dict[str, Any]]:
-        """``GET /allOrders`` (signed, weight 20): orders from ``order_id`` on, or in a ≤24 h range."""
+        """``GET /allOrders`` (signed, weight 20): orders from ``order_id`` on, or in a ≤24 h range.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        order_id : int, optional
+            First order id to return (inclusive).
+        start_time, end_time : int, optional
+            Inclusive range in ms since the epoch, at most 24 h apart.
+        limit : int
+            Maximum rows, 1-1000.
+
+        Returns
+        -------
+        list of dict
+            Orders of every status, oldest first.
+
+        Raises
+        ------
+        InvalidInputError
+            Bad argument, or a range longer than 24 h (nothing is sent).
+        MissingCredentialsError
+            No API key/secret configured.
+        """
         params = {
             "symbol": check_symbol(symbol),
             "orderId": None if order_id is None else check_int("order_id", order_id, 0),

@@ -49,7 +49,20 @@ def depth_weight(limit: int) -> int:
 
 
 def ticker_24hr_weight(symbol: str | None, symbols: list[str] | None) -> int:
-    """Weight of ``GET /ticker/24hr``: 2 for one symbol or up to 20, 40 to 100, else 80."""
+    """Weight of ``GET /ticker/24hr``: 2 for one symbol or up to 20, 40 to 100, else 80.
+
+    Parameters
+    ----------
+    symbol : str or None
+        The single symbol asked for, if any.
+    symbols : list of str or None
+        The symbols asked for, if any; both None means all symbols (weight 80).
+
+    Returns
+    -------
+    int
+        The request weight Binance will count.
+    """
     if symbol is not None:
         return 2
     if symbols is None:

@@ -213,6 +213,16 @@ class RecordingWriter:
         self.lines = 0
 
     def write(self, receive_time_ns: int, obj: dict[str, Any] | str | bytes) -> None:
+        """Append one ``<receive_time_ns> <json>`` line.
+
+        Parameters
+        ----------
+        receive_time_ns : int
+            Local receive time, ns since the epoch.
+        obj : dict, str or bytes
+            A combined envelope or bare payload as a dict, or raw JSON text; raw JSON
+            spanning several lines is re-serialized compactly onto one.
+        """
         if isinstance(obj, dict):
             body = orjson.dumps(obj)
         elif isinstance(obj, str):
@@ -225,6 +235,17 @@ class RecordingWriter:
         self.lines += 1
 
     def write_stream(self, receive_time_ns: int, stream: str, payload: dict[str, Any]) -> None:
+        """Append one stream message wrapped in a combined envelope ``{stream, data}``.
+
+        Parameters
+        ----------
+        receive_time_ns : int
+            Local receive time, ns since the epoch.
+        stream : str
+            Stream name, e.g. ``"ethusdt@depth@100ms"``.
+        payload : dict
+            The event as Binance sends it.
+        """
         self.write(receive_time_ns, {"stream": stream, "data": payload})
 
     def close(self) -> None:

@@ -154,7 +154,20 @@ class BookSession:
         return max(0, int(now_ms) - self.last_event_time_ms)
 
     def mark_stale(self, now_ms: int, limit_ms: int = 5000) -> bool:
-        """Flag a synced book whose last diff is older than ``limit_ms``; returns the flag."""
+        """Flag a synced book whose last diff is older than ``limit_ms``; returns the flag.
+
+        Parameters
+        ----------
+        now_ms : int
+            Current time, ms since the epoch (same clock as the events' ``E``).
+        limit_ms : int
+            Age in ms beyond which a LIVE book becomes STALE.
+
+        Returns
+        -------
+        bool
+            True when the session is STALE (now or already before the call).
+        """
         age = self.book_age_ms(now_ms)
         if self.state is SyncState.LIVE and age is not None and age > limit_ms:
             self.state = SyncState.STALE

@@ -47,7 +47,20 @@ _COALESCE_SECONDS = 0.05
 
 
 def stream_url(ws_url: str, streams: list[str]) -> str:
-    """The combined-stream URL for ``streams`` on a base URL such as ``wss://host:9443``."""
+    """The combined-stream URL for ``streams`` on a base URL such as ``wss://host:9443``.
+
+    Parameters
+    ----------
+    ws_url : str
+        Base WebSocket URL; a trailing ``/``, ``/stream`` or ``/ws`` is dropped.
+    streams : list of str
+        Stream names, e.g. ``["ethusdt@depth@100ms", "ethusdt@aggTrade"]``.
+
+    Returns
+    -------
+    str
+        ``<base>/stream?streams=a/b/...``.
+    """
     base = ws_url.rstrip("/")
     for suffix in ("/stream", "/ws"):
         if base.endswith(suffix):
@@ -56,7 +69,24 @@ def stream_url(ws_url: str, streams: list[str]) -> str:
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before reconnect ``attempt`` (1-based): ``base·2**(attempt-1)`` capped, ±25 % jitter."""
+    """Delay before reconnect ``attempt`` (1-based): ``base·2**(attempt-1)`` capped, ±25 % jitter.
+
+    Parameters
+    ----------
+    attempt : int
+        Reconnect attempt number, 1 for the first.
+    base : float
+        Delay of the first attempt, in seconds.
+    cap : float
+        Longest delay in seconds (also caps the jittered value).
+    rng : random.Random
+        Source of the jitter (seeded in tests).
+
+    Returns
+    -------
+    float
+        Seconds to wait.
+    """
     delay = min(cap, base * (2 ** max(0, attempt - 1)))
     return min(cap, delay * rng.uniform(0.75, 1.25))
 
@@ -331,6 +361,18 @@ class StreamConnection:
 
     async def wait_subscribed(self, names: list[str], timeout: float) -> bool:
         """Wait until the live link has confirmed ``names``; False on timeout.
+
+        Parameters
+        ----------
+        names : list of str
+            Stream names to wait for.
+        timeout : float
+            Seconds to wait at most.
+
+        Returns
+        -------
+        bool
+            True once every name is confirmed on the current link.
 
         Raises
         ------

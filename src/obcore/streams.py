@@ -310,6 +310,18 @@ class StreamManager:
     async def wait_live(self, symbol: str, timeout: float) -> BookSession:
         """Wait until ``symbol``'s book is LIVE.
 
+        Parameters
+        ----------
+        symbol : str
+            A tracked symbol, e.g. ``"ETHUSDT"``.
+        timeout : float
+            Seconds to wait at most.
+
+        Returns
+        -------
+        BookSession
+            The symbol's session, in state LIVE.
+
         Raises
         ------
         InvalidInputError

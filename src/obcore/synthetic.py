@@ -324,6 +324,24 @@ def payload_rows(payload: dict[str, Any], price_scale: int, qty_scale: int) -> n
 
     Exact (decimal text to scaled integer); raises ``PrecisionError`` for a number finer
     than the scale.
+
+    Parameters
+    ----------
+    payload : dict
+        A ``depthUpdate`` event with ``b`` and ``a`` lists of ``[price, qty]`` strings.
+    price_scale, qty_scale : int
+        Decimals kept for prices and quantities (values are scaled by ``10**scale``).
+
+    Returns
+    -------
+    ndarray of int64, shape (n, 3)
+        Bids first, then asks, in payload order; side is ``BID`` (0) or ``ASK`` (1),
+        quantity 0 removes the level.
+
+    Raises
+    ------
+    PrecisionError
+        A price or quantity has more decimals than its scale.
     """
     from obcore.numbers import parse_decimal
 

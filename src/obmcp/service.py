@@ -31,14 +31,55 @@ _MAX_TIME_MS = 4_102_444_800_000  # 2100-01-01
 
 
 class MarketClient(Protocol):
-    """The part of ``obcore.client.BinanceClient`` the market tools use."""
+    """The part of ``obcore.client.BinanceClient`` the market tools use.
+
+    Each method has the meaning, arguments and errors of the ``BinanceClient`` method of
+    the same name (see there).
+    """
 
     async def ticker_24hr(self, symbol: str | None = None) -> Any: ...
-    async def depth(self, symbol: str, limit: int = 100) -> Any: ...
-    async def trades(self, symbol: str, limit: int = 500) -> Any: ...
+    async def depth(self, symbol: str, limit: int = 100) -> Any:
+        """``GET /depth``: ``{lastUpdateId, bids, asks}``, best level first.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        limit : int
+            Levels per side, 1-5000.
+        """
+        ...
+
+    async def trades(self, symbol: str, limit: int = 500) -> Any:
+        """``GET /trades``: the most recent trades, oldest first.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        limit : int
+            Number of trades, 1-1000.
+        """
+        ...
+
     async def klines(
         self, symbol: str, interval: str, *, start_time: int | None = None, end_time: int | None = None, limit: int = 500
-    ) -> Any: ...
+    ) -> Any:
+        """``GET /klines``: candlesticks, oldest first.
+
+        Parameters
+        ----------
+        symbol : str
+            E.g. ``"ETHUSDT"``.
+        interval : str
+            One of ``1s 1m 3m … 1w 1M``.
+        start_time, end_time : int, optional
+            Inclusive range of open times, ms since the epoch.
+        limit : int
+            Maximum candles, 1-1000.
+        """
+        ...
+
     async def exchange_info(self, symbol: str | None = None) -> Any: ...
     async def avg_price(self, symbol: str) -> Any: ...
 

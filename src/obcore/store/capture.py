@@ -28,7 +28,28 @@ logger = logging.getLogger(__name__)
 
 
 def capture_once(store: SnapshotStore, sessions: Iterable[BookSession], second: int) -> int:
-    """Enqueue the snapshot of ``second`` for every session with data; returns how many."""
+    """Enqueue the snapshot of ``second`` for every session with data; returns how many.
+
+    Parameters
+    ----------
+    store : SnapshotStore
+        Writable store; snapshots are queued with :meth:`SnapshotStore.put`.
+    sessions : iterable of BookSession
+        Sessions to capture. One without a book yet, or whose ``second`` is not over
+        (its counters have not moved past it), is skipped.
+    second : int
+        The whole second to capture, s since the epoch.
+
+    Returns
+    -------
+    int
+        Snapshots queued (dropped or refused ones are counted in the store's stats).
+
+    Raises
+    ------
+    StoreError
+        The store is closed or read-only.
+    """
     queued = 0
     for session in sessions:
         if session.last_event_time_ms == 0 or session.counters.last_second < second:

@@ -57,7 +57,20 @@ def kernel() -> _Kernel:
 
 
 def empty_arrays(symbol: str, counter_names: tuple[str, ...]) -> SnapshotArrays:
-    """A zero-row :class:`SnapshotArrays`."""
+    """A zero-row :class:`SnapshotArrays`.
+
+    Parameters
+    ----------
+    symbol : str
+        Symbol the (empty) range belongs to.
+    counter_names : tuple of str
+        Names of the ``counters`` columns (gives the array width).
+
+    Returns
+    -------
+    SnapshotArrays
+        Every array with 0 rows; both scales 0.
+    """
     return _allocate(symbol, 0, 0, 0, len(counter_names), counter_names)
 
 

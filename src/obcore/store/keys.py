@@ -42,7 +42,26 @@ def symbol_prefix(symbol: str) -> bytes:
 
 
 def data_key(symbol: str, block_start_s: int) -> bytes:
-    """Key of the block of ``symbol`` that starts at second ``block_start_s``."""
+    """Key of the block of ``symbol`` that starts at second ``block_start_s``.
+
+    Parameters
+    ----------
+    symbol : str
+        E.g. ``"ETHUSDT"``.
+    block_start_s : int
+        First second of the block, s since the epoch (>= 0).
+
+    Returns
+    -------
+    bytes
+        Length-prefixed symbol then the big-endian uint64 start, so keys sort by
+        symbol and then by time.
+
+    Raises
+    ------
+    InvalidInputError
+        A malformed symbol or a negative ``block_start_s``.
+    """
     if block_start_s < 0:
         raise InvalidInputError(f"block start second must be >= 0, got {block_start_s}")
     return symbol_prefix(symbol) + _U64.pack(block_start_s)

@@ -181,6 +181,23 @@ class Snapshot:
 
         Quantity counters (``*_qty`` fields of ``obcore.counters.FIELD_NAMES``) are
         rescaled with the level sizes.
+
+        Parameters
+        ----------
+        price_scale : int
+            Target price scale (decimal digits), >= the current one.
+        qty_scale : int
+            Target quantity scale (decimal digits), >= the current one.
+
+        Returns
+        -------
+        Snapshot
+            ``self`` when the scales already match, else a rescaled copy.
+
+        Raises
+        ------
+        InvalidInputError
+            A target scale is below the current one (would lose digits).
         """
         if price_scale == self.price_scale and qty_scale == self.qty_scale:
             return self
@@ -329,6 +346,18 @@ def scale_qty_counters(counters: np.ndarray, factor: int) -> np.ndarray:
 
     ``counters`` is ``(n_fields,)`` or ``(n, n_fields)``; only the standard
     ``obcore.counters`` layout has known quantity fields, other widths are returned as is.
+
+    Parameters
+    ----------
+    counters : ndarray of int64, shape (n_fields,) or (n, n_fields)
+        Counter rows; not modified.
+    factor : int
+        Multiplier, normally ``10**k`` for a quantity-scale increase of ``k``.
+
+    Returns
+    -------
+    ndarray of int64
+        A new array of the same shape.
     """
     from obcore.counters import FIELD_NAMES
 

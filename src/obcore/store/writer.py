@@ -64,7 +64,17 @@ _STOP = object()
 
 
 class StoreWriter:
-    """Background writer of one :class:`SnapshotStore` (created and owned by the store)."""
+    """Background writer of one :class:`SnapshotStore` (created and owned by the store).
+
+    Parameters
+    ----------
+    store : SnapshotStore
+        The store whose database this thread writes.
+    queue_size : int
+        Capacity of the snapshot queue; :meth:`offer` drops when it is full.
+    maintenance_interval_s : float
+        Seconds between maintenance passes.
+    """
 
     def __init__(self, store: "SnapshotStore", queue_size: int, maintenance_interval_s: float) -> None:
         self._store = store
@@ -96,7 +106,25 @@ class StoreWriter:
         return True
 
     def sync(self, snapshot: Snapshot | None, timeout: float) -> None:
-        """Block until everything queued so far (and ``snapshot``) is written; re-raise its error."""
+        """Block until everything queued so far (and ``snapshot``) is written; re-raise its error.
+
+        Parameters
+        ----------
+        snapshot : Snapshot or None
+            Written by the writer thread before the caller wakes; None only waits.
+        timeout : float
+            Seconds to wait to enqueue, and again for the writer to finish.
+
+        Raises
+        ------
+        queue.Full
+            The queue stayed full for ``timeout`` seconds.
+        TimeoutError
+            The writer did not reach the marker within ``timeout`` seconds.
+        Exception
+            Whatever writing this batch raised in the writer thread (e.g.
+            :class:`StorageLimitExceededError`), re-raised as is.
+        """
         marker = _Sync(snapshot)
         self.queue.put(marker, timeout=timeout)
         if not marker.done.wait(timeout):
