@@ -21,7 +21,20 @@ _INTEGER = re.compile(r"^[0-9]{1,20}$")
 
 
 def sign(secret: str, payload: str) -> str:
-    """Hex HMAC-SHA256 of ``payload`` keyed with ``secret``."""
+    """Hex HMAC-SHA256 of ``payload`` keyed with ``secret``.
+
+    Parameters
+    ----------
+    secret : str
+        The API secret.
+    payload : str
+        The exact text signed (query string then body, without ``signature``).
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
@@ -37,14 +50,46 @@ def _strip_signature(raw: str) -> tuple[str, str | None]:
 
 
 def signed_payload(query: str, body: str) -> tuple[str, str | None]:
-    """``(payload, signature)``: query + body with ``signature`` taken out of either."""
+    """``(payload, signature)``: query + body with ``signature`` taken out of either.
+
+    Parameters
+    ----------
+    query : str
+        Raw (still percent-encoded) query string, without ``?``.
+    body : str
+        Raw form-encoded request body ('' when none).
+
+    Returns
+    -------
+    tuple of (str, str or None)
+        The signed text (query parts then body parts) and the signature, the query's
+        taking precedence; None when neither has one.
+    """
     query_part, query_sig = _strip_signature(query)
     body_part, body_sig = _strip_signature(body)
     return query_part + body_part, query_sig if query_sig is not None else body_sig
 
 
 def check_api_key(header: str | None, secret_for: Callable[[str], str | None]) -> str:
-    """Return the secret of the key in ``X-MBX-APIKEY`` or raise -2014/-2015 (HTTP 401)."""
+    """Return the secret of the key in ``X-MBX-APIKEY`` or raise -2014/-2015 (HTTP 401).
+
+    Parameters
+    ----------
+    header : str or None
+        The ``X-MBX-APIKEY`` header value.
+    secret_for : callable
+        Maps a key to its secret, or None for an unknown key.
+
+    Returns
+    -------
+    str
+        The key's secret.
+
+    Raises
+    ------
+    ApiError
+        -2014 for a missing or malformed key, -2015 for an unknown one.
+    """
     if not header or not _KEY_FORMAT.match(header):
         raise ApiError(401, -2014, "API-key format invalid.")
     secret = secret_for(header)
@@ -54,7 +99,20 @@ def check_api_key(header: str | None, secret_for: Callable[[str], str | None]) -
 
 
 def check_signature(secret: str, query: str, body: str) -> None:
-    """Raise -1102 (no signature) or -1022 (wrong signature)."""
+    """Raise -1102 (no signature) or -1022 (wrong signature).
+
+    Parameters
+    ----------
+    secret : str
+        The caller's API secret.
+    query, body : str
+        Raw query string and request body, as in :func:`signed_payload`.
+
+    Raises
+    ------
+    ApiError
+        HTTP 400, -1102 when no signature was sent, -1022 when it does not match.
+    """
     payload, signature = signed_payload(query, body)
     if not signature:
         raise mandatory_missing("signature")
@@ -64,7 +122,21 @@ def check_signature(secret: str, query: str, body: str) -> None:
 
 
 def check_timestamp(params: dict[str, str], server_ms: int) -> None:
-    """Apply Binance's ``timestamp``/``recvWindow`` rules (µs timestamps accepted)."""
+    """Apply Binance's ``timestamp``/``recvWindow`` rules (µs timestamps accepted).
+
+    Parameters
+    ----------
+    params : dict of str to str
+        The request parameters (``timestamp`` required, ``recvWindow`` default 5000 ms).
+    server_ms : int
+        The emulator's clock, ms since the epoch (skew included).
+
+    Raises
+    ------
+    ApiError
+        HTTP 400: -1102 missing timestamp, -1100 malformed value, -1131 ``recvWindow``
+        over 60000, -1021 timestamp 1 s or more ahead or older than ``recvWindow``.
+    """
     raw = params.get("timestamp")
     if not raw:
         raise mandatory_missing("timestamp")

@@ -23,7 +23,13 @@ _DEPTH_SUFFIXES = ("@depth@100ms", "@depth")
 
 
 class Faults:
-    """Fault switches of one :class:`~obcore.emulator.Emulator`."""
+    """Fault switches of one :class:`~obcore.emulator.Emulator`.
+
+    Parameters
+    ----------
+    emulator : Emulator
+        The emulator whose streams, sockets and REST answers the faults act on.
+    """
 
     def __init__(self, emulator: Emulator):
         self._emulator = emulator
@@ -44,7 +50,13 @@ class Faults:
             self._pending.setdefault(upper.lower() + suffix, []).append(fault)
 
     def gap(self, symbol: str) -> None:
-        """Drop the next depth event of ``symbol`` (the client sees ``U > previous u + 1``)."""
+        """Drop the next depth event of ``symbol`` (the client sees ``U > previous u + 1``).
+
+        Raises
+        ------
+        InvalidInputError
+            The symbol is not emulated (also for :meth:`duplicate` and :meth:`out_of_order`).
+        """
         self._arm(symbol, "gap")
 
     def duplicate(self, symbol: str) -> None:
@@ -57,10 +69,26 @@ class Faults:
 
     @property
     def active(self) -> bool:
+        """True while a depth fault is armed or an event is held back."""
         return bool(self._pending) or bool(self._held)
 
     def filter_depth(self, stream: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
-        """Payloads to publish now for one depth event on ``stream`` (faults applied)."""
+        """Payloads to publish now for one depth event on ``stream`` (faults applied).
+
+        Parameters
+        ----------
+        stream : str
+            Depth stream name, e.g. ``"ethusdt@depth@100ms"``.
+        payload : dict
+            The ``depthUpdate`` event about to be published.
+
+        Returns
+        -------
+        list of dict
+            Nothing (gap, or held for out-of-order), the event twice (duplicate), or the
+            event followed by one held back earlier. A fault waits, armed, while no one
+            subscribes to ``stream``.
+        """
         if not self._emulator.hub.wants(stream):
             return [payload]
         held = self._held.pop(stream, None)
@@ -101,6 +129,20 @@ class Faults:
         """Answer the next ``n_429`` REST requests with 429, then ``then_418`` with 418.
 
         Both carry ``Retry-After: retry_after`` and the -1003 body.
+
+        Parameters
+        ----------
+        n_429 : int
+            Requests answered 429.
+        then_418 : int or bool
+            Requests answered 418 (IP ban) after those; True means one.
+        retry_after : int
+            ``Retry-After`` header value, in seconds.
+
+        Raises
+        ------
+        InvalidInputError
+            A negative count or ``retry_after``.
         """
         if n_429 < 0 or int(then_418) < 0 or retry_after < 0:
             raise InvalidInputError(

@@ -199,7 +199,26 @@ def _reset_changes(current: dict[Decimal, Decimal], start: Levels) -> list[tuple
 
 async def run_replay(track: ReplayTrack, market: Market, *, speed: float, loop: bool,
                      gate: asyncio.Event | None = None) -> None:
-    """Play ``track`` into ``market`` at ``speed`` × real time (forever when ``loop``)."""
+    """Play ``track`` into ``market`` at ``speed`` × real time (forever when ``loop``).
+
+    Parameters
+    ----------
+    track : ReplayTrack
+        One symbol's recorded start book and steps.
+    market : Market
+        The emulated market to drive (its book is reloaded from the track's start).
+    speed : float
+        Multiple of real time (> 0).
+    loop : bool
+        Start over after the last step, keeping the book.
+    gate : asyncio.Event, optional
+        Playback waits while it is cleared (:meth:`Emulator.pause`).
+
+    Raises
+    ------
+    InvalidInputError
+        ``speed`` is not > 0.
+    """
     if speed <= 0:
         raise InvalidInputError(f"speed must be > 0, got {speed!r}")
     event_loop = asyncio.get_running_loop()

@@ -20,7 +20,17 @@ ORDERS_PER_DAY = 200_000
 
 
 class WeightLimiter:
-    """Per-minute used weight, 429/418 decisions and the ban clock."""
+    """Per-minute used weight, 429/418 decisions and the ban clock.
+
+    Parameters
+    ----------
+    limit : int
+        Request weight allowed per UTC minute.
+    ban_after : int
+        Over-limit requests tolerated (answered 429) in one minute before an IP ban.
+    ban_seconds : int
+        Length of the ban (answered 418).
+    """
 
     def __init__(self, limit: int = REQUEST_WEIGHT_PER_MINUTE, ban_after: int = 3, ban_seconds: int = 120):
         self.limit = limit
@@ -50,7 +60,21 @@ class WeightLimiter:
                         retry_after=retry)
 
     def charge(self, weight: int, now_ms: int) -> None:
-        """Add ``weight``; raise 429 (or 418 after repeated violations) when over the limit."""
+        """Add ``weight``; raise 429 (or 418 after repeated violations) when over the limit.
+
+        Parameters
+        ----------
+        weight : int
+            The request's weight.
+        now_ms : int
+            Server time, ms since the epoch (selects the minute).
+
+        Raises
+        ------
+        ApiError
+            429 (-1003) over the limit, 418 (-1003) while banned or when the
+            over-limit count passes ``ban_after``; ``retry_after`` is set.
+        """
         self._roll(now_ms)
         self.check_ban(now_ms)
         self.used += weight

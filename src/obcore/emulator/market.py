@@ -155,14 +155,34 @@ class Market:
     # ------------------------------------------------------------------ book
     def load_book(self, last_update_id: int, bids: Iterable[tuple[Decimal, Decimal]],
                   asks: Iterable[tuple[Decimal, Decimal]]) -> None:
-        """Replace the base book without emitting anything (start of a replay)."""
+        """Replace the base book without emitting anything (start of a replay).
+
+        Parameters
+        ----------
+        last_update_id : int
+            Update id of the loaded book (the next event starts after it).
+        bids, asks : iterable of (Decimal, Decimal)
+            ``(price, qty)`` levels; zero quantities are skipped.
+        """
         self.base_bids = {p: q for p, q in bids if q > 0}
         self.base_asks = {p: q for p, q in asks if q > 0}
         self.last_update_id = last_update_id
         self._last_top = None
 
     def total_qty(self, side: str, price: Decimal) -> Decimal:
-        """Displayed quantity at ``price`` on ``side`` (``"bid"``/``"ask"``), base + own."""
+        """Displayed quantity at ``price`` on ``side`` (``"bid"``/``"ask"``), base + own.
+
+        Parameters
+        ----------
+        side : {"bid", "ask"}
+        price : Decimal
+            Exact level price.
+
+        Returns
+        -------
+        Decimal
+            Replayed/generated quantity plus the account's resting orders (0 if none).
+        """
         if side == "bid":
             return self.base_bids.get(price, _ZERO) + self.own_bids.get(price, _ZERO)
         return self.base_asks.get(price, _ZERO) + self.own_asks.get(price, _ZERO)

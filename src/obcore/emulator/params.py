@@ -36,6 +36,20 @@ class Params(dict[str, str]):
     """Parameter dict with Binance-style typed getters raising the right error codes."""
 
     def text(self, name: str, required: bool = False) -> str | None:
+        """The raw value of ``name``, None when absent or empty.
+
+        Parameters
+        ----------
+        name : str
+            Binance parameter name.
+        required : bool
+            Raise -1102 when absent or empty.
+
+        Raises
+        ------
+        ApiError
+            -1102 for a missing required value.
+        """
         value = self.get(name)
         if value is None or value == "":
             if required:
@@ -44,6 +58,20 @@ class Params(dict[str, str]):
         return value
 
     def symbol(self, name: str = "symbol", required: bool = True) -> str | None:
+        """A symbol matching ``^[A-Z0-9-_.]{1,20}$``, or None when absent and optional.
+
+        Parameters
+        ----------
+        name : str
+            Binance parameter name.
+        required : bool
+            Raise -1102 when absent or empty.
+
+        Raises
+        ------
+        ApiError
+            -1102 when missing and required, -1100 when malformed.
+        """
         value = self.text(name, required)
         if value is None:
             return None
@@ -53,6 +81,24 @@ class Params(dict[str, str]):
 
     def integer(self, name: str, required: bool = False, default: int | None = None,
                 low: int | None = None, high: int | None = None) -> int | None:
+        """A non-negative integer parameter, ``default`` when absent.
+
+        Parameters
+        ----------
+        name : str
+            Binance parameter name.
+        required : bool
+            Raise -1102 when absent or empty.
+        default : int, optional
+            Value when absent.
+        low, high : int, optional
+            Inclusive bounds.
+
+        Raises
+        ------
+        ApiError
+            -1102 when missing and required, -1100 when not digits or out of bounds.
+        """
         value = self.text(name, required)
         if value is None:
             return default
@@ -65,6 +111,20 @@ class Params(dict[str, str]):
         return number
 
     def decimal(self, name: str, required: bool = False) -> Decimal | None:
+        """A plain decimal parameter (e.g. a price), None when absent.
+
+        Parameters
+        ----------
+        name : str
+            Binance parameter name.
+        required : bool
+            Raise -1102 when absent or empty.
+
+        Raises
+        ------
+        ApiError
+            -1102 when missing and required, -1100 when not a plain decimal.
+        """
         value = self.text(name, required)
         if value is None:
             return None
@@ -74,6 +134,28 @@ class Params(dict[str, str]):
 
     def choice(self, name: str, allowed: tuple[str, ...], code: int, msg: str,
                required: bool = False, default: str | None = None) -> str | None:
+        """One of ``allowed``, ``default`` when absent.
+
+        Parameters
+        ----------
+        name : str
+            Binance parameter name.
+        allowed : tuple of str
+            Accepted values (case-sensitive).
+        code : int
+            Binance error code for a value not allowed (e.g. -1100).
+        msg : str
+            Message sent with ``code``.
+        required : bool
+            Raise -1102 when absent or empty.
+        default : str, optional
+            Value when absent.
+
+        Raises
+        ------
+        ApiError
+            -1102 when missing and required, HTTP 400 with ``code``/``msg`` otherwise.
+        """
         value = self.text(name, required)
         if value is None:
             return default
@@ -82,6 +164,20 @@ class Params(dict[str, str]):
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:
+        """``true``/``false`` (any case), ``default`` when absent.
+
+        Parameters
+        ----------
+        name : str
+            Binance parameter name.
+        default : bool
+            Value when absent.
+
+        Raises
+        ------
+        ApiError
+            -1100 for any other value.
+        """
         value = self.text(name)
         if value is None:
             return default

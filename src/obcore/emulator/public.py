@@ -164,7 +164,21 @@ def agg_trades(emulator: Emulator, params: Params) -> Any:
 
 # ----------------------------------------------------------------- klines
 def kline_open_time(time_ms: int, interval: str) -> int:
-    """Open time of the kline of ``interval`` containing ``time_ms`` (UTC)."""
+    """Open time of the kline of ``interval`` containing ``time_ms`` (UTC).
+
+    Parameters
+    ----------
+    time_ms : int
+        A time, ms since the epoch.
+    interval : str
+        A Binance interval (``1s`` … ``1w``, ``1M``); weeks start on Monday, months on
+        the 1st.
+
+    Returns
+    -------
+    int
+        The kline's open time, ms since the epoch.
+    """
     if interval == "1M":
         day = dt.datetime.fromtimestamp(time_ms / 1000, tz=dt.timezone.utc)
         return calendar.timegm((day.year, day.month, 1, 0, 0, 0)) * 1000

@@ -35,7 +35,30 @@ _ZERO = Decimal(0)
 
 
 class Scenario:
-    """Base: a tick-grid book and a loop of events. Subclasses implement ``step``."""
+    """Base: a tick-grid book and a loop of events. Subclasses implement ``step``.
+
+    Parameters
+    ----------
+    symbol : str
+        Symbol served, e.g. ``"SIMUSDT"`` (base/quote split from it).
+    seed : int
+        Seed of the scenario's own random generator (same seed, same events).
+    mid : str
+        Starting mid price, decimal string.
+    tick, step : str
+        Tick size and lot step, decimal strings (> 0).
+    levels : int
+        Starting levels per side.
+    tick_ms : float
+        Milliseconds between events at speed 1.
+    **params
+        Options of the subclass (e.g. ``updates_per_s``, ``display_qty``).
+
+    Raises
+    ------
+    InvalidInputError
+        ``tick``, ``step``, ``levels`` or ``tick_ms`` not > 0.
+    """
 
     name = "calm"
 
@@ -269,7 +292,27 @@ SCENARIOS: dict[str, type[Scenario]] = {
 
 
 def make_scenario(name: str, symbol: str, **params: Any) -> Scenario:
-    """Build scenario ``name`` for ``symbol``; unknown names raise InvalidInputError."""
+    """Build scenario ``name`` for ``symbol``; unknown names raise InvalidInputError.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SCENARIOS`.
+    symbol : str
+        Symbol the scenario's market serves (e.g. ``"SIMUSDT"``).
+    **params
+        Passed to the scenario's constructor (see :class:`Scenario`).
+
+    Returns
+    -------
+    Scenario
+        Not yet primed or running (:meth:`Emulator.add_scenario` does both).
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown ``name`` or a non-positive ``tick``/``step``/``levels``/``tick_ms``.
+    """
     cls = SCENARIOS.get(name)
     if cls is None:
         raise InvalidInputError(f"unknown scenario {name!r}; expected one of {sorted(SCENARIOS)}")

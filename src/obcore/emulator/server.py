@@ -86,10 +86,12 @@ class Emulator:
 
     @property
     def rest_url(self) -> str:
+        """``http://host:port`` of the REST server (the port is known after ``start()``)."""
         return f"http://{self.host}:{self.rest_port}"
 
     @property
     def ws_url(self) -> str:
+        """``ws://host:port`` of the WebSocket server (the port is known after ``start()``)."""
         return f"ws://{self.host}:{self.ws.port}"
 
     @property
@@ -146,6 +148,12 @@ class Emulator:
         -------
         list of str
             The symbols added.
+
+        Raises
+        ------
+        InvalidInputError
+            No depth data in the recordings, a symbol not recorded in a multi-symbol
+            recording, or a symbol already emulated.
         """
         if isinstance(paths, (str, Path)):
             paths = [paths]
@@ -171,7 +179,24 @@ class Emulator:
         return added
 
     def add_scenario(self, name: str, symbol: str, **params: Any) -> None:
-        """Generate a synthetic market ``name`` for ``symbol`` (see ``obcore.emulator.scenarios``)."""
+        """Generate a synthetic market ``name`` for ``symbol`` (see ``obcore.emulator.scenarios``).
+
+        Parameters
+        ----------
+        name : str
+            One of ``calm``, ``quote_stuffing``, ``iceberg``, ``flash_crash``,
+            ``liquidity_vacuum``.
+        symbol : str
+            Symbol to serve (upper-cased), e.g. ``"SIMUSDT"``.
+        **params
+            Scenario options: ``seed``, ``mid``, ``tick``, ``step`` (decimal strings),
+            ``levels``, ``tick_ms`` and the scenario's own (e.g. ``updates_per_s``).
+
+        Raises
+        ------
+        InvalidInputError
+            Unknown scenario, a non-positive option, or a symbol already emulated.
+        """
         from obcore.emulator.scenarios import make_scenario
 
         scenario = make_scenario(name, symbol.upper(), **params)
@@ -193,7 +218,23 @@ class Emulator:
         self.gate.set()
 
     def true_book(self, symbol: str) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
-        """``(last_update_id, bids, asks)`` of the emulated book, best first, 8-decimal strings."""
+        """``(last_update_id, bids, asks)`` of the emulated book, best first, 8-decimal strings.
+
+        Parameters
+        ----------
+        symbol : str
+            An emulated symbol (any case).
+
+        Returns
+        -------
+        tuple of (int, list of (str, str), list of (str, str))
+            The book the emulator itself holds, to check a client's book against.
+
+        Raises
+        ------
+        InvalidInputError
+            The symbol is not emulated.
+        """
         return self.market(symbol).true_book()
 
     # ------------------------------------------------------------ lifecycle
