@@ -87,7 +87,17 @@ class SymbolLimitError(ObcoreError):
 
 
 class BinanceError(ObcoreError):
-    """An error answer from Binance: ``{"code": <int>, "msg": "..."}`` plus the HTTP status."""
+    """An error answer from Binance: ``{"code": <int>, "msg": "..."}`` plus the HTTP status.
+
+    Parameters
+    ----------
+    binance_code : int
+        Binance's error code (negative, e.g. -1121); stable, unlike the message text.
+    message : str
+        Binance's ``msg``, possibly with where it happened.
+    http_status : int, optional
+        The HTTP status of the answer (400, 401, 418, 429, 5xx …).
+    """
 
     code = "binance_error"
 
@@ -127,6 +137,16 @@ class AuthenticationError(BinanceError):
 
 
 class RateLimitError(BinanceError):
+    """HTTP 429: the request weight limit was broken.
+
+    Parameters
+    ----------
+    binance_code, message, http_status
+        As for :class:`BinanceError`.
+    retry_after : float, optional
+        Seconds to wait before any further request (Binance's ``Retry-After``).
+    """
+
     code = "rate_limited"
 
     def __init__(
