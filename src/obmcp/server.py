@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from obmcp.backend import Backend
 from obmcp.config import ServerSettings
 from obmcp.tools.book import register_book_tools
 from obmcp.tools.market import register_market_tools
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "build_server"]
+__all__ = ["INSTRUCTIONS", "SERVER_NAME", "StrictArgumentsServer", "build_server"]
 
 SERVER_NAME = "obmcp"
 INSTRUCTIONS = (
@@ -20,6 +21,32 @@ INSTRUCTIONS = (
     "depth-diff stream (a symbol is subscribed on first use). Every live-book answer has a "
     "data_quality block: trust it only when ok is true."
 )
+
+
+class StrictArgumentsServer(MCPServer[Any]):
+    """``MCPServer`` that refuses arguments a tool does not declare.
+
+    The SDK ignores unknown arguments, so a misspelt ``levels=7`` (for ``depth``) would
+    silently answer with the default; a trading tool must say so instead. The schemas
+    also advertise ``additionalProperties: false``.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and arguments:
+            declared = set(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments) - declared)
+            if unknown:
+                raise ToolError(
+                    f"{name}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                    f"this tool takes {', '.join(sorted(declared)) or 'no arguments'}"
+                )
+        return await super().call_tool(name, arguments, context)
+
+    def close_schemas(self) -> None:
+        """Mark every tool's input schema ``additionalProperties: false``."""
+        for tool in self._tool_manager.list_tools():
+            tool.parameters.setdefault("additionalProperties", False)
 
 
 def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
@@ -34,9 +61,10 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
-    mcp: MCPServer[Any] = MCPServer(
+    mcp = StrictArgumentsServer(
         name=SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
     register_market_tools(mcp, backend, settings.tool_name)
     register_book_tools(mcp, backend, settings.tool_name)
+    mcp.close_schemas()
     return mcp

@@ -81,6 +81,8 @@ BAD_CALLS = [
     ("orderbook_l1", {"symbol": "ETHUSDT", "notionals": [0]}, "notionals"),
     ("orderbook_l2", {"symbol": "ETHUSDT", "depth": 50}, "50"),
     ("orderbook_health", {"symbol": "eth"}, "eth"),
+    ("orderbook_l2", {"symbol": "ETHUSDT", "levels": 7}, "'levels'"),  # unknown, not ignored
+    ("get_ticker", {"symbol": "ETHUSDT", "window": "1d"}, "'window'"),
 ]
 
 
@@ -91,6 +93,12 @@ async def test_bad_calls_are_tool_errors_naming_the_value(backend, name, args, n
         assert result.is_error and needle in result.content[0].text
         # The server is still fine afterwards.
         assert not (await client.call_tool("binance_get_avg_price", {"symbol": "ETHUSDT"})).is_error
+
+
+async def test_input_schemas_are_closed(backend):
+    async with await _client(backend) as client:
+        tools = (await client.list_tools()).tools
+        assert tools and all(tool.input_schema.get("additionalProperties") is False for tool in tools)
 
 
 async def test_symbol_limit_and_unsynced_book_are_tool_errors(backend):
