@@ -247,6 +247,13 @@ class BinanceClient:
                 raise
             await self._sync_clock()
             return await self._send(method, path, params, weight, signed, order_outcome_matters)
+        except InvalidSymbolError as exc:
+            if "symbol" not in params:
+                raise
+            # Binance says only "Invalid symbol."; name the one we sent.
+            raise InvalidSymbolError(
+                exc.binance_code, f"{exc.binance_message} ({params['symbol']} is not listed)", exc.http_status
+            ) from None
 
     async def _send(
         self,

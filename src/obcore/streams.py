@@ -196,6 +196,15 @@ class StreamManager:
         """The tracked symbols, in the order they were added."""
         return list(self._tracked)
 
+    def is_connected(self, symbol: str) -> bool:
+        """True while the connection carrying ``symbol``'s streams is open.
+
+        A book whose stream is down may still be exact, but nothing proves it until the
+        next event bridges (or a gap forces a resync): callers should not call it fresh.
+        """
+        entry = self._tracked.get(symbol)
+        return entry is not None and entry.connection.connected
+
     def session(self, symbol: str) -> BookSession | None:
         """The session of a tracked symbol, or None."""
         entry = self._tracked.get(symbol)
@@ -212,8 +221,10 @@ class StreamManager:
     async def track(self, symbol: str) -> BookSession:
         """Start keeping ``symbol``'s book (idempotent) and return its session.
 
-        Returns once the streams are subscribed; the book becomes LIVE shortly after
-        (see :meth:`wait_live`).
+        The first call returns once the streams are subscribed; the book becomes LIVE
+        shortly after (see :meth:`wait_live`). Later calls return at once, even while a
+        reconnect is in progress (the session's state and :meth:`is_connected` say how
+        fresh it is).
 
         Raises
         ------
@@ -229,6 +240,10 @@ class StreamManager:
             raise InvalidInputError("the stream manager is closed")
         check_symbol(symbol)
         entry = self._tracked.get(symbol)
+        if entry is not None and (entry.session.events_applied > 0 or entry.connection.is_subscribed(entry.streams)):
+            # Already flowing (or was): readers get the session and its state at once; a
+            # reconnect in progress must not hold them up.
+            return entry.session
         if entry is None:
             self._check_room(symbol)
             # Ask the exchange first: an unknown symbol fails here (-1121, InvalidSymbolError)
@@ -280,7 +295,7 @@ class StreamManager:
         try:
             info = await self.rest.exchange_info(symbol=symbol)
         except InvalidSymbolError:
-            raise
+            raise  # the client's message names the symbol
         except (BinanceError, TransportError) as exc:
             log.warning("exchangeInfo for %s failed (%s); scales will come from the snapshot", symbol, exc)
             return None, None

@@ -52,7 +52,13 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def data_quality(session: Any, now_ms: int | None = None) -> DataQuality:
+def stream_connected(manager: Any, symbol: str) -> bool:
+    """Whether ``symbol``'s stream is up (True for managers that cannot tell)."""
+    is_connected = getattr(manager, "is_connected", None)
+    return True if is_connected is None else bool(is_connected(symbol))
+
+
+def data_quality(session: Any, now_ms: int | None = None, *, connected: bool = True) -> DataQuality:
     """Sync state, book age and warnings; ``ok`` only for a LIVE book younger than 5 s.
 
     Parameters
@@ -61,6 +67,8 @@ def data_quality(session: Any, now_ms: int | None = None) -> DataQuality:
         The symbol's session (``state``, ``book_age_ms``, ``gap_count``, ``resync_count``).
     now_ms : int, optional
         Current Unix time in ms; defaults to the wall clock.
+    connected : bool
+        Whether the symbol's stream is up; a book whose stream is down is not ``ok``.
 
     Returns
     -------
@@ -79,10 +87,12 @@ def data_quality(session: Any, now_ms: int | None = None) -> DataQuality:
         warnings.append("no depth update applied yet")
     elif age > STALE_AFTER_MS:
         warnings.append(f"book is stale: last update {age} ms ago (limit {STALE_AFTER_MS} ms)")
+    if not connected:
+        warnings.append("stream disconnected: no updates are arriving, the book may be out of date")
     gaps = int(getattr(session, "gap_count", 0) or 0)
     if gaps:
         warnings.append(f"{gaps} sequence gap(s) seen since tracking began (resyncs: {session.resync_count})")
-    ok = state == "LIVE" and age is not None and age <= STALE_AFTER_MS
+    ok = connected and state == "LIVE" and age is not None and age <= STALE_AFTER_MS
     return DataQuality(sync_state=state, book_age_ms=age, ok=ok, warnings=warnings)
 
 
@@ -282,7 +292,7 @@ async def orderbook_l1(
     notionals : sequence of float
         Quote amounts for the buy and sell sweep estimates (each 1 to 1e9, at most 10).
     wait_seconds : float
-        How long a first call may wait for the book to become LIVE (0-30).
+        How long the call may wait while the book is not LIVE (first use, resync), 0-30.
     """
     check_symbol(symbol)
     check_range("top_n", top_n, 1, 100)
@@ -294,7 +304,7 @@ async def orderbook_l1(
     session = await live_session(manager, symbol, _check_wait(wait_seconds))
     # No await from here on: the book cannot change under the reads below.
     book = session.book
-    quality = data_quality(session)
+    quality = data_quality(session, connected=stream_connected(manager, symbol))
     bid, ask = book.best_bid(), book.best_ask()
     if bid is None or ask is None:
         raise BookNotReadyError(f"book for {symbol} has an empty {'bid' if bid is None else 'ask'} side")
@@ -353,7 +363,7 @@ async def orderbook_l2(manager: Any, symbol: str, *, depth: int = 20, wait_secon
         bids=DepthLevels(prices=bid_prices.tolist(), qtys=bid_qtys.tolist()),
         asks=DepthLevels(prices=ask_prices.tolist(), qtys=ask_qtys.tolist()),
         last_update_id=int(session.last_update_id),
-        data_quality=data_quality(session),
+        data_quality=data_quality(session, connected=stream_connected(manager, symbol)),
     )
 
 

@@ -107,7 +107,7 @@ def test_signed_order_lifecycle_and_number_formatting():
 
 def test_error_paths_map_to_the_error_tree():
     async def scenario(emu, client):
-        with pytest.raises(InvalidSymbolError) as info:
+        with pytest.raises(InvalidSymbolError, match="NOSUCHCOIN is not listed") as info:
             await client.depth("NOSUCHCOIN")
         assert info.value.binance_code == -1121
         with pytest.raises(FilterFailureError, match="PRICE_FILTER"):

@@ -279,7 +279,7 @@ def test_unknown_symbol_fails_fast_and_scales_come_from_exchange_info():
                 info = await client.exchange_info(symbol="ETHUSDT")
                 filters = {f["filterType"]: f for f in info["symbols"][0]["filters"]}
                 async with StreamManager(client, ws_url=emulator.ws_url) as manager:
-                    with pytest.raises(InvalidSymbolError, match="FOOUSDT|Invalid symbol"):
+                    with pytest.raises(InvalidSymbolError, match="FOOUSDT"):
                         await manager.track("FOOUSDT")
                     assert manager.symbols == []  # nothing left half-tracked
                     session = await manager.track("ETHUSDT")

@@ -206,3 +206,44 @@ async def test_cached_answer_follows_the_book_and_the_clock(monkeypatch):
     moved = await book_service.orderbook_l1(manager, "ETHUSDT", top_n=7)
     assert moved.last_update_id == session.last_update_id > before
     assert moved.model_dump() == (await fresh()).model_dump()
+
+
+def test_a_disconnected_stream_is_never_ok(eth_session):
+    from obmcp.book_service import data_quality
+
+    now = eth_session.last_event_time_ms + 10
+    assert data_quality(eth_session, now).ok
+    quality = data_quality(eth_session, now, connected=False)
+    assert not quality.ok and any("disconnected" in warning for warning in quality.warnings)
+
+
+def test_l1_during_a_dropped_connection_says_so():
+    """Against the emulator: while the stream is down, l1 answers but not as ok."""
+    import asyncio
+    from pathlib import Path
+
+    from obcore.client import BinanceClient
+    from obcore.emulator import Emulator
+    from obcore.streams import StreamManager
+    from obmcp.book_service import orderbook_l1
+
+    recording = Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240808.gz"
+
+    async def scenario():
+        emulator = Emulator(host="127.0.0.1", port=0, ws_port=0, speed=4.0)
+        emulator.add_replay([recording])
+        async with emulator, BinanceClient(emulator.rest_url) as client:
+            async with StreamManager(client, ws_url=emulator.ws_url, backoff_base=3.0) as manager:
+                before = await orderbook_l1(manager, "ETHUSDT", wait_seconds=10)
+                emulator.faults.disconnect_all()
+                for _ in range(100):  # bounded: at most ~2 s
+                    if not manager.is_connected("ETHUSDT"):
+                        break
+                    await asyncio.sleep(0.02)
+                during = await orderbook_l1(manager, "ETHUSDT", wait_seconds=0)
+                return before, during
+
+    before, during = asyncio.run(scenario())
+    assert before.data_quality.ok
+    assert not during.data_quality.ok
+    assert any("disconnected" in warning for warning in during.data_quality.warnings)

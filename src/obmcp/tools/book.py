@@ -25,7 +25,7 @@ Notionals = Annotated[
     Field(min_length=1, max_length=10, description="Quote amounts for the buy/sell sweep estimates."),
 ]
 WaitSeconds = Annotated[
-    float, Field(ge=0, le=30, description="Seconds a first call may wait for the book to become LIVE.")
+    float, Field(ge=0, le=30, description="Seconds a call may wait while the book is not LIVE (first use, resync).")
 ]
 OptionalSymbol = Annotated[
     str | None,
