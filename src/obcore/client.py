@@ -14,6 +14,7 @@ Secrets: the API key and secret are read from the arguments or ``BINANCE_API_KEY
 from __future__ import annotations
 
 import asyncio
+import re
 import os
 import time
 from collections.abc import Iterable
@@ -760,7 +761,7 @@ class BinanceClient:
         price, stop_price, iceberg_qty : str, Decimal or int, optional
             Limit price, trigger price and visible iceberg quantity.
         new_client_order_id : str, optional
-            1-36 characters of ``[A-Za-z0-9._-]``.
+            1-36 characters of ``[A-Za-z0-9_-]``.
         new_order_resp_type : {"ACK", "RESULT", "FULL"}, optional
         **extra
             Other Binance order parameters (``trailingDelta``, ``strategyId`` …), sent as
@@ -887,7 +888,7 @@ class BinanceClient:
         orig_client_order_id : str, optional
             The client order id given when placing; one of the two ids is required.
         new_client_order_id : str, optional
-            Client id for the cancellation itself (1-36 characters of ``[A-Za-z0-9._-]``).
+            Client id for the cancellation itself (1-36 characters of ``[A-Za-z0-9_-]``).
 
         Returns
         -------
@@ -991,13 +992,13 @@ def _require(params: dict[str, Any], order_type: str, names: tuple[str, ...]) ->
         raise InvalidInputError(f"a {order_type} order needs {', '.join(missing)}")
 
 
+_CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+
+
 def _client_order_id(value: str) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 36 or not all(
-        c.isalnum() or c in "-_." for c in value
-    ):
-        raise InvalidInputError(
-            f"client order id must be 1-36 characters of [A-Za-z0-9._-], got {value!r}"
-        )
+    # Binance's rule (the emulator's too): ^[a-zA-Z0-9-_]{1,36}$ — ASCII only, no dots.
+    if not isinstance(value, str) or not _CLIENT_ORDER_ID.fullmatch(value):
+        raise InvalidInputError(f"client order id must be 1-36 characters of [A-Za-z0-9_-], got {value!r}")
     return value
 
 

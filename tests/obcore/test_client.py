@@ -153,6 +153,9 @@ def test_inputs_are_validated_before_sending():
             (client.new_order("ETHUSDT", "BUY", "MARKET", quantity="-1"), "quantity"),
             (client.agg_trades("ETHUSDT", start_time=10, end_time=5), "end_time"),
             (client.get_order("ETHUSDT"), "order_id"),
+            (client.new_order("ETHUSDT", "BUY", "MARKET", quantity="1", new_client_order_id="a.b"), "'a.b'"),
+            (client.get_order("ETHUSDT", orig_client_order_id="é1"), "'é1'"),
+            (client.cancel_order("ETHUSDT", order_id=1, new_client_order_id="x" * 37), "x" * 37),
         ]
         for call, needle in bad_calls:
             with pytest.raises(InvalidInputError, match=needle):
