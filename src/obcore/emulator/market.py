@@ -147,8 +147,14 @@ class Market:
         self.next_agg_id = 1
         self.accumulator: _DepthAccumulator | None = None
         self._last_top: tuple[Any, ...] | None = None
-        # Observers called after each depth change (the matcher fills crossed resting orders).
+        # Observers called after each depth change, *before* its event is emitted (the
+        # matcher fills crossed resting orders); they may change levels and add the prices
+        # they touched to ``changing`` so the one event carries them: the stream and
+        # /depth never show a state the matcher has not settled yet.
         self.after_depth: list[Callable[[Market], None]] = []
+        self.changing: tuple[set[Decimal], set[Decimal]] | None = None
+        # Prices whose base quantity the current change wrote (bids, asks).
+        self.base_written: tuple[set[Decimal], set[Decimal]] = (set(), set())
         self.depth_events = 0
         self.level_updates = 0
 
@@ -231,7 +237,8 @@ class Market:
         """Set base levels (qty 0 removes) and emit one depth event covering ``ids`` update ids.
 
         ``own_changed`` lists ``(side, price)`` whose own-order quantity already changed
-        and must be re-announced.
+        and must be re-announced. The ``after_depth`` observers run before the event is
+        emitted; a call made from inside one joins the event being built.
         """
         changed_bids: set[Decimal] = set()
         changed_asks: set[Decimal] = set()
@@ -247,11 +254,23 @@ class Market:
             else:
                 self.base_asks.pop(price, None)
             changed_asks.add(price)
+        written = (set(changed_bids), set(changed_asks))
         for side, price in own_changed:
             (changed_bids if side == "bid" else changed_asks).add(price)
+        outer = self.changing
+        if outer is not None:
+            # Called from inside an observer: join the event being built.
+            outer[0].update(changed_bids)
+            outer[1].update(changed_asks)
+            return
+        self.changing = (changed_bids, changed_asks)
+        self.base_written = written
+        try:
+            for observer in self.after_depth:
+                observer(self)
+        finally:
+            self.changing = None
         self.emit_depth(changed_bids, changed_asks, ids=ids, event_time=event_time)
-        for observer in self.after_depth:
-            observer(self)
 
     def emit_depth(self, changed_bids: Iterable[Decimal], changed_asks: Iterable[Decimal], *,
                    ids: int = 1, event_time: int | None = None) -> None:

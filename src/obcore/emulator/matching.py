@@ -7,7 +7,13 @@
   price, base for a sell).
 - A resting order is filled as maker, at its own price, when the base book later trades
   through it (best base ask <= our bid, or best base bid >= our ask); the fill is capped
-  by the base quantity on the far side up to our price.
+  by the base quantity on the far side up to our price. That base liquidity is then used
+  up: it leaves the base book, and ``used`` remembers how much of each level went, because
+  the replay keeps sending the level's absolute quantity (it never saw our order); only
+  quantity above the used amount is new liquidity. The matcher runs before the depth
+  event is emitted, so the stream and ``/depth`` never show a crossed own order.
+- Quote amounts (``price * qty``) are cut to 8 decimals (``quote_amount``), the same
+  figure for the balance, ``cummulativeQuoteQty`` and myTrades ``quoteQty``.
 - Commission 0.1 %, taken from the asset received. No self-trade prevention: own resting
   orders are never matched against own incoming orders.
 """
@@ -27,11 +33,28 @@ from obcore.emulator.market import Market, format_number, server_time_ms
 if TYPE_CHECKING:  # pragma: no cover
     from obcore.emulator.server import Emulator
 
-__all__ = ["COMMISSION", "Exchange", "Fill", "Order"]
+__all__ = ["COMMISSION", "Exchange", "Fill", "Order", "quote_amount"]
 
 COMMISSION = Decimal("0.001")
 _ZERO = Decimal(0)
 _EIGHT = Decimal("0.00000001")
+
+
+def quote_amount(price: Decimal, qty: Decimal) -> Decimal:
+    """Quote value of ``qty`` at ``price``, cut to Binance's 8 decimals.
+
+    Parameters
+    ----------
+    price, qty : Decimal
+        Fill price and base quantity.
+
+    Returns
+    -------
+    Decimal
+        ``price * qty`` rounded down to 1e-8: balances never hold more decimals than
+        the account endpoint shows, and debit, credit and reports agree.
+    """
+    return (price * qty).quantize(_EIGHT, rounding=ROUND_DOWN)
 
 
 @dataclass
@@ -48,6 +71,7 @@ class Fill:
     time: int
     is_buyer: bool
     is_maker: bool
+    quote_qty: Decimal = _ZERO
 
 
 @dataclass
@@ -70,6 +94,8 @@ class Order:
     update_time: int = 0
     working_time: int = -1
     fills: list[Fill] = field(default_factory=list)
+    # Funds still locked for the resting remainder (quote for a buy, base for a sell).
+    locked: Decimal = _ZERO
 
     @property
     def remaining(self) -> Decimal:
@@ -127,7 +153,8 @@ class Exchange:
         self._order_ids = itertools.count(1)
         self.order_counter = OrderCounter()
         self.update_time = 0
-        self._in_on_depth = False
+        # Per symbol: base liquidity our resting orders used up, (bids, asks) by price.
+        self.used: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
 
     # ---------------------------------------------------------------- helpers
     def _add(self, asset: str, amount: Decimal) -> None:
@@ -149,7 +176,12 @@ class Exchange:
     def find(self, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
         if order_id is not None:
             order = self.orders.get(order_id)
-            return order if order is not None and order.symbol == symbol else None
+            if order is None or order.symbol != symbol:
+                return None
+            # Both ids given: Binance wants them to name the same order.
+            if client_id is not None and order.client_order_id != client_id:
+                return None
+            return order
         for order in reversed(list(self.orders.values())):
             if order.symbol == symbol and order.client_order_id == client_id:
                 return order
@@ -185,7 +217,7 @@ class Exchange:
                 if remaining_qty <= 0:
                     break
             else:
-                remaining_quote -= take * price  # type: ignore[operator]
+                remaining_quote -= quote_amount(price, take)  # type: ignore[operator]
                 if remaining_quote <= 0:
                     break
         return out
@@ -193,11 +225,12 @@ class Exchange:
     def _record_fill(self, order: Order, market: Market, price: Decimal, qty: Decimal, maker: bool,
                      now: int, from_locked: bool) -> None:
         rules = market.rules
-        quote = price * qty
+        quote = quote_amount(price, qty)
         if order.side == "BUY":
             commission = (qty * COMMISSION).quantize(_EIGHT)
             if from_locked:
                 self.locked[rules.quote_asset] = self.locked.get(rules.quote_asset, _ZERO) - quote
+                order.locked -= quote
             else:
                 self._add(rules.quote_asset, -quote)
             self._add(rules.base_asset, qty - commission)
@@ -206,6 +239,7 @@ class Exchange:
             commission = (quote * COMMISSION).quantize(_EIGHT)
             if from_locked:
                 self.locked[rules.base_asset] = self.locked.get(rules.base_asset, _ZERO) - qty
+                order.locked -= qty
             else:
                 self._add(rules.base_asset, -qty)
             self._add(rules.quote_asset, quote - commission)
@@ -214,13 +248,19 @@ class Exchange:
         buyer_is_maker = (order.side == "BUY") == maker
         trade = market.add_trade(price, qty, buyer_is_maker, trade_time=now)
         fill = Fill(trade.id, order.order_id, order.symbol, price, qty, commission, asset, now,
-                    order.side == "BUY", maker)
+                    order.side == "BUY", maker, quote)
         order.fills.append(fill)
         self.fills.append(fill)
         order.executed_qty += qty
         order.cumulative_quote += quote
         order.update_time = now
         self.update_time = now
+
+    def _used(self, symbol: str) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+        used = self.used.get(symbol)
+        if used is None:
+            used = self.used[symbol] = ({}, {})
+        return used
 
     def execute(self, market: Market, order: Order, limit_price: Decimal | None, quote_qty: Decimal | None,
                 tif: str | None) -> None:
@@ -235,9 +275,12 @@ class Exchange:
             return
         changes = []
         book = market.base_asks if order.side == "BUY" else market.base_bids
+        # Levels are sent as the replay would send them (used-up part included), so the
+        # matcher's accounting of used liquidity stays right.
+        used = self._used(market.symbol)[0 if order.side == "SELL" else 1]
         for price, take in plan:
             self._record_fill(order, market, price, take, False, now, False)
-            changes.append((price, book.get(price, _ZERO) - take))
+            changes.append((price, book.get(price, _ZERO) - take + used.get(price, _ZERO)))
         if changes:
             if order.side == "BUY":
                 market.apply_changes((), changes)
@@ -246,10 +289,9 @@ class Exchange:
         if order.type == "MARKET":
             if quote_qty is not None:
                 order.orig_qty = order.executed_qty
-            order.status = "FILLED" if order.remaining <= 0 and order.executed_qty > 0 else "EXPIRED"
-            if quote_qty is not None and order.executed_qty > 0:
-                # quoteOrderQty orders are FILLED when the rest is below one step.
-                order.status = "FILLED"
+                order.status = "FILLED" if self._quote_used_up(market, order, quote_qty) else "EXPIRED"
+            else:
+                order.status = "FILLED" if order.remaining <= 0 and order.executed_qty > 0 else "EXPIRED"
             return
         if order.remaining <= 0:
             order.status = "FILLED"
@@ -260,13 +302,28 @@ class Exchange:
         order.status = "PARTIALLY_FILLED" if order.executed_qty > 0 else "NEW"
         self._rest(market, order)
 
+    def _quote_used_up(self, market: Market, order: Order, quote_qty: Decimal) -> bool:
+        """Whether a quoteOrderQty MARKET order spent its amount (less than one step left).
+
+        The step is priced at the next level left in the book; when the book ran out,
+        at the last fill price (any more left means the book ran out first: EXPIRED).
+        """
+        if order.executed_qty <= 0:
+            return False
+        left = quote_qty - order.cumulative_quote
+        levels = self._book_walk(market, order.side, None)
+        price = levels[0][0] if levels else order.fills[-1].price
+        return left < market.rules.step_size * price
+
     def _rest(self, market: Market, order: Order) -> None:
         rules = market.rules
         if order.side == "BUY":
-            self._lock(rules.quote_asset, order.price * order.remaining)
+            order.locked = quote_amount(order.price, order.remaining)
+            self._lock(rules.quote_asset, order.locked)
             own, side = market.own_bids, "bid"
         else:
-            self._lock(rules.base_asset, order.remaining)
+            order.locked = order.remaining
+            self._lock(rules.base_asset, order.locked)
             own, side = market.own_asks, "ask"
         own[order.price] = own.get(order.price, _ZERO) + order.remaining
         self.open_by_symbol.setdefault(order.symbol, []).append(order)
@@ -281,50 +338,86 @@ class Exchange:
             own.pop(order.price, None)
         return side
 
+    def _release(self, market: Market, order: Order) -> None:
+        """Unlock what is still locked for ``order`` (its remainder, or rounding dust)."""
+        rules = market.rules
+        if order.locked:
+            self._unlock(rules.quote_asset if order.side == "BUY" else rules.base_asset, order.locked)
+            order.locked = _ZERO
+
     def cancel(self, market: Market, order: Order) -> None:
         """Cancel an open order: unlock its funds, take it out of the book."""
-        rules = market.rules
-        remaining = order.remaining
-        if order.side == "BUY":
-            self._unlock(rules.quote_asset, order.price * remaining)
-        else:
-            self._unlock(rules.base_asset, remaining)
-        side = self._unrest(market, order, remaining)
+        self._release(market, order)
+        side = self._unrest(market, order, order.remaining)
         order.status = "CANCELED"
         order.update_time = server_time_ms()
         self.open_by_symbol[order.symbol].remove(order)
         market.apply_changes((), (), own_changed=[(side, order.price)])
 
+    def _settle_used(self, market: Market) -> None:
+        """Turn the absolute quantities just written to used levels into what is really left."""
+        used_bids, used_asks = self._used(market.symbol)
+        written_bids, written_asks = market.base_written
+        for book, used, written in ((market.base_bids, used_bids, written_bids),
+                                    (market.base_asks, used_asks, written_asks)):
+            for price in [p for p in written if p in used]:
+                sent = book.get(price, _ZERO)
+                if sent <= 0:
+                    del used[price]  # the level is gone: nothing of it is left to re-count
+                    continue
+                # A shrinking level lost (some of) the part we used: never count it twice.
+                taken = min(used[price], sent)
+                used[price] = taken
+                if sent > taken:
+                    book[price] = sent - taken
+                else:
+                    book.pop(price, None)
+
     def on_depth(self, market: Market) -> None:
-        """Fill our resting orders the base book has traded through (maker fills)."""
-        if self._in_on_depth:
-            return
+        """Fill our resting orders the base book has traded through (maker fills).
+
+        Runs after base levels changed and before the depth event goes out; the base
+        liquidity consumed leaves the base book and is remembered in ``used``.
+        """
+        self._settle_used(market)
         open_orders = self.open_by_symbol.get(market.symbol)
         if not open_orders:
             return
-        self._in_on_depth = True
-        try:
-            touched: list[tuple[str, Decimal]] = []
-            now = server_time_ms()
-            for order in list(open_orders):
-                if order.side == "BUY":
-                    crossing = sum((q for p, q in market.base_asks.items() if p <= order.price), _ZERO)
-                else:
-                    crossing = sum((q for p, q in market.base_bids.items() if p >= order.price), _ZERO)
-                take = min(crossing, order.remaining)
+        used_bids, used_asks = self._used(market.symbol)
+        touched: list[tuple[str, Decimal]] = []
+        now = server_time_ms()
+        # Best price first, then time: the order the real book would have filled first.
+        queue = sorted(open_orders, key=lambda o: (o.side, -o.price if o.side == "BUY" else o.price, o.order_id))
+        for order in queue:
+            if order.side == "BUY":
+                book, used, far = market.base_asks, used_asks, "ask"
+                crossing = sorted(p for p in book if p <= order.price)
+            else:
+                book, used, far = market.base_bids, used_bids, "bid"
+                crossing = sorted((p for p in book if p >= order.price), reverse=True)
+            filled = False
+            for price in crossing:
+                take = min(book[price], order.remaining)
                 if take <= 0:
-                    continue
-                self._record_fill(order, market, order.price, take, True, now, True)
-                touched.append((self._unrest(market, order, take), order.price))
-                if order.remaining <= 0:
-                    order.status = "FILLED"
-                    open_orders.remove(order)
+                    break
+                if book[price] > take:
+                    book[price] -= take
                 else:
-                    order.status = "PARTIALLY_FILLED"
-            if touched:
-                market.apply_changes((), (), own_changed=touched)
-        finally:
-            self._in_on_depth = False
+                    del book[price]
+                used[price] = used.get(price, _ZERO) + take
+                self._record_fill(order, market, order.price, take, True, now, True)
+                touched += [(far, price), (self._unrest(market, order, take), order.price)]
+                filled = True
+            if not filled:
+                continue
+            if order.remaining <= 0:
+                order.status = "FILLED"
+                self._release(market, order)  # rounding dust of the quote lock
+                open_orders.remove(order)
+            else:
+                order.status = "PARTIALLY_FILLED"
+        if touched:
+            market.apply_changes((), (), own_changed=touched)
 
     def new_order_id(self) -> int:
         return next(self._order_ids)

@@ -269,7 +269,7 @@ def my_trades(emulator: Emulator, params: Params, headers: dict[str, str]) -> tu
 
     return 200, [{"symbol": f.symbol, "id": f.trade_id, "orderId": f.order_id, "orderListId": -1,
                   "price": format_number(f.price), "qty": format_number(f.qty),
-                  "quoteQty": format_number(f.price * f.qty), "commission": format_number(f.commission),
+                  "quoteQty": format_number(f.quote_qty), "commission": format_number(f.commission),
                   "commissionAsset": f.commission_asset, "time": f.time, "isBuyer": f.is_buyer,
                   "isMaker": f.is_maker, "isBestMatch": True} for f in rows]
 
