@@ -140,6 +140,9 @@ class Market:
         self.base_asks: dict[Decimal, Decimal] = {}
         self.own_bids: dict[Decimal, Decimal] = {}
         self.own_asks: dict[Decimal, Decimal] = {}
+        # Base liquidity the account's resting orders used up, by price (kept by the matcher).
+        self.used_bids: dict[Decimal, Decimal] = {}
+        self.used_asks: dict[Decimal, Decimal] = {}
         self.last_update_id = 0
         self.trades: deque[Trade] = deque(maxlen=_KEEP_TRADES)
         self.agg_trades: deque[AggTrade] = deque(maxlen=_KEEP_TRADES)
@@ -172,6 +175,8 @@ class Market:
         """
         self.base_bids = {p: q for p, q in bids if q > 0}
         self.base_asks = {p: q for p, q in asks if q > 0}
+        self.used_bids.clear()  # a fresh book owes nothing to earlier fills
+        self.used_asks.clear()
         self.last_update_id = last_update_id
         self._last_top = None
 

@@ -8,7 +8,7 @@
 - A resting order is filled as maker, at its own price, when the base book later trades
   through it (best base ask <= our bid, or best base bid >= our ask); the fill is capped
   by the base quantity on the far side up to our price. That base liquidity is then used
-  up: it leaves the base book, and ``used`` remembers how much of each level went, because
+  up: it leaves the base book, and ``Market.used_bids/used_asks`` remember how much of each level went, because
   the replay keeps sending the level's absolute quantity (it never saw our order); only
   quantity above the used amount is new liquidity. The matcher runs before the depth
   event is emitted, so the stream and ``/depth`` never show a crossed own order.
@@ -153,8 +153,6 @@ class Exchange:
         self._order_ids = itertools.count(1)
         self.order_counter = OrderCounter()
         self.update_time = 0
-        # Per symbol: base liquidity our resting orders used up, (bids, asks) by price.
-        self.used: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
 
     # ---------------------------------------------------------------- helpers
     def _add(self, asset: str, amount: Decimal) -> None:
@@ -256,12 +254,6 @@ class Exchange:
         order.update_time = now
         self.update_time = now
 
-    def _used(self, symbol: str) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
-        used = self.used.get(symbol)
-        if used is None:
-            used = self.used[symbol] = ({}, {})
-        return used
-
     def execute(self, market: Market, order: Order, limit_price: Decimal | None, quote_qty: Decimal | None,
                 tif: str | None) -> None:
         """Run a validated new order: take liquidity, then rest/expire the remainder."""
@@ -277,7 +269,7 @@ class Exchange:
         book = market.base_asks if order.side == "BUY" else market.base_bids
         # Levels are sent as the replay would send them (used-up part included), so the
         # matcher's accounting of used liquidity stays right.
-        used = self._used(market.symbol)[0 if order.side == "SELL" else 1]
+        used = market.used_bids if order.side == "SELL" else market.used_asks
         for price, take in plan:
             self._record_fill(order, market, price, take, False, now, False)
             changes.append((price, book.get(price, _ZERO) - take + used.get(price, _ZERO)))
@@ -356,7 +348,7 @@ class Exchange:
 
     def _settle_used(self, market: Market) -> None:
         """Turn the absolute quantities just written to used levels into what is really left."""
-        used_bids, used_asks = self._used(market.symbol)
+        used_bids, used_asks = market.used_bids, market.used_asks
         written_bids, written_asks = market.base_written
         for book, used, written in ((market.base_bids, used_bids, written_bids),
                                     (market.base_asks, used_asks, written_asks)):
@@ -377,13 +369,13 @@ class Exchange:
         """Fill our resting orders the base book has traded through (maker fills).
 
         Runs after base levels changed and before the depth event goes out; the base
-        liquidity consumed leaves the base book and is remembered in ``used``.
+        liquidity consumed leaves the base book and is remembered in ``market.used_*``.
         """
         self._settle_used(market)
         open_orders = self.open_by_symbol.get(market.symbol)
         if not open_orders:
             return
-        used_bids, used_asks = self._used(market.symbol)
+        used_bids, used_asks = market.used_bids, market.used_asks
         touched: list[tuple[str, Decimal]] = []
         now = server_time_ms()
         # Best price first, then time: the order the real book would have filled first.

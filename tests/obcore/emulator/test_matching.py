@@ -96,6 +96,10 @@ async def test_crossing_liquidity_fills_a_resting_order_once():
                 if client.bids and client.asks:
                     assert max(client.bids) < min(client.asks), event
             assert client.as_true_book() == decimal_book(emu.true_book("SIMUSDT"))
+            # A reloaded book (replay restart) owes nothing to earlier fills.
+            market.load_book(market.last_update_id, [(D("98.00"), D("5"))], [(D("100.00"), D("1"))])
+            market.apply_changes((), [(D("98.90"), D("1"))])
+            assert await executed() == D("5")
     finally:
         await emu.stop()
 
