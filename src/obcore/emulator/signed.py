@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from obcore.emulator.errors import ApiError, illegal_characters, mandatory_missing
 from obcore.emulator.market import Market, server_time_ms
-from obcore.emulator.matching import Order
+from obcore.emulator.matching import Order, quote_amount
 from obcore.emulator.params import Params
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,9 +126,9 @@ def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
             if quote_qty is not None:
                 needed = quote_qty
             else:
-                needed = sum((p * q for p, q in exchange.plan(market, "BUY", None, qty, None)), _ZERO)
+                needed = sum((quote_amount(p, q) for p, q in exchange.plan(market, "BUY", None, qty, None)), _ZERO)
         else:
-            needed = price * qty  # type: ignore[operator]
+            needed = quote_amount(price, qty)  # type: ignore[arg-type]  # what a resting buy locks
         exchange.check_funds(rules.quote_asset, needed)
     else:
         if kind == "MARKET" and quote_qty is not None:

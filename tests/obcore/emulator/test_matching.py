@@ -180,3 +180,19 @@ async def test_both_ids_must_name_the_same_order():
             assert r.json()["status"] == "CANCELED"
     finally:
         await emu.stop()
+
+
+async def test_limit_buy_for_exactly_the_free_balance_is_accepted():
+    # 0.0613 × 0.04999 = 0.003064387 BTC: a resting buy locks it cut to 8 decimals, so a
+    # free balance of 0.00306438 is enough (the funds check must use the same rounding).
+    emu = await _emu("ETHBTC", "ETH", "BTC", "0.00001", "0.0001", [("0.04000", "10")], [("0.06000", "10")],
+                     {"BTC": "0.00306438", "ETH": "0"}, min_notional="0.0001")
+    try:
+        async with httpx.AsyncClient(base_url=emu.rest_url) as c:
+            r = await _call(c, "POST", "/api/v3/order", symbol="ETHBTC", side="BUY", type="LIMIT",
+                            timeInForce="GTC", quantity="0.0613", price="0.04999")
+            assert r.status_code == 200, r.text
+            free, locked = _balances((await _call(c, "GET", "/api/v3/account")).json())["BTC"]
+            assert free == 0 and locked == D("0.00306438")
+    finally:
+        await emu.stop()
