@@ -176,7 +176,7 @@ class BookSession:
 
     def reset(self, reason: str) -> None:
         """Throw the book away and start over from a fresh snapshot (e.g. after a restart)."""
-        self._resync(reason, count_gap=False)
+        self._resync(reason)
 
     def status(self) -> dict[str, Any]:
         """A plain dict of the sync status (for health reports)."""
@@ -207,10 +207,11 @@ class BookSession:
             if status == _status.STATUS_APPLIED:
                 return True
             if status in (_status.STATUS_STALE, _status.STATUS_GAP, _status.STATUS_CROSSED):
-                return self._after_apply(
-                    status, self._kernel.event_first_id, self._kernel.event_last_id, self._kernel.event_time, None
-                )
+                return self._after_kernel_status(status, raw)
             # NOT_DEPTH, PRECISION, PARSE_ERROR: take the general path below.
+        return self.receive(self._payload_of(raw))
+
+    def _payload_of(self, raw: bytes | str) -> dict[str, Any]:
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -218,7 +219,17 @@ class BookSession:
         if not isinstance(obj, dict):
             raise InvalidInputError(f"{self.symbol}: frame is not a JSON object: {str(obj)[:80]!r}")
         data = obj.get("data")
-        return self.receive(data if isinstance(data, dict) else obj)
+        return data if isinstance(data, dict) else obj
+
+    def _after_kernel_status(self, status: int, raw: bytes | str) -> bool:
+        """Handle what the compiled fast path left to Python (rare: a gap or crossed book).
+
+        A gapped event is parsed here so that it is buffered whole: it may still bridge
+        to the next snapshot, and then its levels must be applied.
+        """
+        kernel = self._kernel
+        payload = self._payload_of(raw) if status == _status.STATUS_GAP else None
+        return self._after_apply(status, kernel.event_first_id, kernel.event_last_id, payload)
 
     def receive_frames(self, frames: list[bytes | str]) -> int:
         """Feed a list of raw frames in order; returns how many depth events were applied.
@@ -233,12 +244,10 @@ class BookSession:
                 applied += self.receive_frame(frames[i])
                 i += 1
                 continue
-            before = self.events_applied
-            i, status, _ = self._kernel.apply_json_batch(frames, i)
-            applied += self.events_applied - before
+            i, status, count = self._kernel.apply_json_batch(frames, i)
+            applied += count
             if status in (_status.STATUS_GAP, _status.STATUS_CROSSED):
-                kernel = self._kernel
-                self._after_apply(status, kernel.event_first_id, kernel.event_last_id, kernel.event_time, None)
+                self._after_kernel_status(status, frames[i - 1])
                 applied -= status == _status.STATUS_CROSSED  # counted by the kernel, not live
             elif status not in (_status.STATUS_APPLIED, _status.STATUS_STALE):
                 # A trade, a finer number or something unexpected: the general path.
@@ -314,9 +323,9 @@ class BookSession:
         if status == _status.STATUS_APPLIED:
             self._applied()
             return True
-        return self._after_apply(status, first_id, last_id, event_time, payload)
+        return self._after_apply(status, first_id, last_id, payload)
 
-    def _after_apply(self, status: int, first_id: int, last_id: int, event_time: int, payload: dict | None) -> bool:
+    def _after_apply(self, status: int, first_id: int, last_id: int, payload: dict | None) -> bool:
         if status == _status.STATUS_STALE:
             return False  # counted by the kernel
         if status == _status.STATUS_GAP:
@@ -329,37 +338,22 @@ class BookSession:
                 self.reason = f"snapshot {self.last_update_id} too old for event U={first_id}; refetching"
             else:
                 self.gap_count += 1
-                self._resync(f"gap: event U={first_id} u={last_id}, expected U <= {expected}", count_gap=False)
-            self._buffer.append(payload if payload is not None else self._rebuild_payload())
+                self._resync(f"gap: event U={first_id} u={last_id}, expected U <= {expected}")
+            assert payload is not None  # a gapped event is always kept whole
+            self._buffer.append(payload)
             return False
         if status == _status.STATUS_CROSSED:
             self.crossed_count += 1
-            self._resync(f"crossed book after event u={last_id}", count_gap=False)
+            self._resync(f"crossed book after event u={last_id}")
             return False
         raise InvalidInputError(f"{self.symbol}: unexpected kernel status {status}")  # pragma: no cover
-
-    def _rebuild_payload(self) -> dict[str, Any]:
-        # The fast path found a gap without parsing into Python objects; a gapped event is
-        # only kept to be bridged, and a snapshot newer than it makes it droppable, so an
-        # empty event with the same ids is equivalent for the bridge.
-        return {
-            "e": "depthUpdate",
-            "E": self._kernel.event_time,
-            "s": self.symbol,
-            "U": self._kernel.event_first_id,
-            "u": self._kernel.event_last_id,
-            "b": [],
-            "a": [],
-        }
 
     def _applied(self) -> None:
         if self.state is not SyncState.LIVE:
             self.state = SyncState.LIVE
             self.reason = "in sync"
 
-    def _resync(self, reason: str, *, count_gap: bool) -> None:
-        if count_gap:
-            self.gap_count += 1
+    def _resync(self, reason: str) -> None:
         self.resync_count += 1
         self._has_snapshot = False
         self.state = SyncState.RESYNCING

@@ -232,3 +232,15 @@ def test_too_many_decimals_names_the_value():
     session = BookSession("ETHUSDT")
     with pytest.raises(PrecisionError, match="0.0000000000001"):
         session.receive_snapshot(snapshot(8, bids=[("0.0000000000001", "1")]))
+
+
+def test_gapped_event_bridges_to_an_older_snapshot_with_its_levels(feed):
+    """The event that revealed a gap is kept whole: if the fresh snapshot is a little
+    older than it, it bridges, and its levels must land in the book."""
+    session = synced(feed)
+    assert feed(session, diff(14, 15, bids=[("99.3", "4")])) is False  # 11..13 missed
+    assert session.state is SyncState.RESYNCING
+    session.receive_snapshot(snapshot(14, bids=[("99", "1")], asks=[("100.75", "4")]))
+    assert session.state is SyncState.LIVE and session.last_update_id == 15
+    bid_prices, bid_qtys, _, _ = session.book.top(5)
+    assert dict(zip(bid_prices.tolist(), bid_qtys.tolist())) == {9930: 40, 9900: 10}
