@@ -370,7 +370,7 @@ cdef class DepthBook:
         cdef int64_t* grown
         if need <= self.scratch_cap:
             return 0
-        grown = <int64_t*> realloc(self.scratch, need * 2 * sizeof(int64_t))
+        grown = <int64_t*> realloc(self.scratch, need * 3 * sizeof(int64_t))  # (side, price, qty) rows
         if grown == NULL:
             raise MemoryError()
         self.scratch = grown
@@ -570,40 +570,10 @@ cdef class DepthBook:
             return S_CROSSED
         return S_APPLIED
 
-    cdef int _apply_scratch(self, int64_t first_id, int64_t last_id, int64_t event_time,
-                            Py_ssize_t n_bids, Py_ssize_t n_asks) except -1:
-        cdef Py_ssize_t j, column
-        cdef int64_t* levels = self.scratch
-        cdef int status = self._check(first_id, last_id)
-        if status != S_APPLIED:
-            return status
-        column = self._slot(event_time // 1000)
-        self._count(column, F_MESSAGES, 1)
-        for j in range(n_bids):
-            self._set_level(0, levels[2 * j], levels[2 * j + 1], column, event_time)
-        for j in range(n_bids, n_bids + n_asks):
-            self._set_level(1, levels[2 * j], levels[2 * j + 1], column, event_time)
-        return self._finish(last_id, event_time, column)
-
     cdef int _apply_rows(self, int64_t first_id, int64_t last_id, int64_t event_time,
-                         const int64_t[:, ::1] levels, Py_ssize_t start, Py_ssize_t stop) except -1:
+                         const int64_t* rows, Py_ssize_t n) except -1:
+        """Apply ``n`` (side, price, qty) rows as one event: the one write path."""
         cdef Py_ssize_t j, column
-        cdef int status = self._check(first_id, last_id)
-        if status != S_APPLIED:
-            return status
-        column = self._slot(event_time // 1000)
-        self._count(column, F_MESSAGES, 1)
-        for j in range(start, stop):
-            self._set_level(<int> levels[j, 0], levels[j, 1], levels[j, 2], column, event_time)
-        return self._finish(last_id, event_time, column)
-
-    def apply_levels(self, int64_t first_id, int64_t last_id, int64_t event_time, levels):
-        """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
-        cdef Py_ssize_t n, j, column
-        cdef int64_t* rows = int64_rows(levels, 3, False, &n)
-        cdef Py_ssize_t bad = first_bad_row(rows, n)
-        if bad >= 0:
-            raise _bad_row_error(bad, rows[3 * bad], rows[3 * bad + 1], rows[3 * bad + 2])
         cdef int status = self._check(first_id, last_id)
         if status != S_APPLIED:
             return status
@@ -612,6 +582,15 @@ cdef class DepthBook:
         for j in range(n):
             self._set_level(<int> rows[3 * j], rows[3 * j + 1], rows[3 * j + 2], column, event_time)
         return self._finish(last_id, event_time, column)
+
+    def apply_levels(self, int64_t first_id, int64_t last_id, int64_t event_time, levels):
+        """Apply one event whose levels are rows (side 0 bid / 1 ask, price, qty)."""
+        cdef Py_ssize_t n
+        cdef int64_t* rows = int64_rows(levels, 3, False, &n)
+        cdef Py_ssize_t bad = first_bad_row(rows, n)
+        if bad >= 0:
+            raise _bad_row_error(bad, rows[3 * bad], rows[3 * bad + 1], rows[3 * bad + 2])
+        return self._apply_rows(first_id, last_id, event_time, rows, n)
 
     def read_top(self, out):
         """Fill ``out`` (int64, shape (4, n)) with bid prices, bid qtys, ask prices, ask
@@ -666,7 +645,9 @@ cdef class DepthBook:
             if bad >= 0:
                 raise _bad_row_error(bad, levels[bad, 0], levels[bad, 1], levels[bad, 2])
         for k in range(m):
-            status = self._apply_rows(ids[k, 0], ids[k, 1], ids[k, 2], levels, offsets[k], offsets[k + 1])
+            n = offsets[k + 1] - offsets[k]
+            status = self._apply_rows(ids[k, 0], ids[k, 1], ids[k, 2],
+                                      &levels[offsets[k], 0] if n > 0 else NULL, n)
             statuses_out[k] = status
             n = bids.n if bids.n < depth else depth
             for j in range(n):
@@ -688,20 +669,22 @@ cdef class DepthBook:
 
     def apply_event(self, int64_t first_id, int64_t last_id, int64_t event_time, bids, asks):
         """Apply one parsed depthUpdate (levels as (price_int, qty_int) pairs)."""
-        cdef Py_ssize_t n_bids = len(bids), n_asks = len(asks), j = 0
-        self._reserve_scratch(n_bids + n_asks)
+        cdef Py_ssize_t j = 0
+        self._reserve_scratch(len(bids) + len(asks))
         for side, levels in ((0, bids), (1, asks)):
             for price, qty in levels:
                 if price <= 0 or qty < 0:
                     raise _bad_row_error(j, side, price, qty)
-                self.scratch[2 * j] = price
-                self.scratch[2 * j + 1] = qty
+                self.scratch[3 * j] = side
+                self.scratch[3 * j + 1] = price
+                self.scratch[3 * j + 2] = qty
                 j += 1
-        return self._apply_scratch(first_id, last_id, event_time, n_bids, n_asks)
+        return self._apply_rows(first_id, last_id, event_time, self.scratch, j)
 
-    cdef Py_ssize_t _parse_levels(self, const char* s, Py_ssize_t i, Py_ssize_t n,
+    cdef Py_ssize_t _parse_levels(self, const char* s, Py_ssize_t i, Py_ssize_t n, int side,
                                   Py_ssize_t* count, int* status) except -2:
-        """Parse [["p","q"],...] appending to scratch after ``count[0]`` levels."""
+        """Parse [["p","q"],...] appending (side, price, qty) rows to scratch after
+        ``count[0]`` rows."""
         cdef Py_ssize_t start, end, k
         cdef int64_t value
         cdef int result
@@ -717,13 +700,14 @@ cdef class DepthBook:
                 return -1
             if count[0] >= self.scratch_cap:
                 self._reserve_scratch(2 * self.scratch_cap)
+            self.scratch[3 * count[0]] = side
             for k in range(2):
                 i = skip_ws(s, i + 1, n)
                 if i >= n or s[i] != 34:
                     status[0] = S_PARSE
                     return -1
                 i = parse_quoted(s, i, n, self.price_scale if k == 0 else self.qty_scale,
-                                 &self.scratch[2 * count[0] + k], status)
+                                 &self.scratch[3 * count[0] + 1 + k], status)
                 if i < 0:
                     status[0] = S_PARSE
                     return -1
@@ -824,7 +808,7 @@ cdef class DepthBook:
                 elif s[key_start] == 98:  # "b"
                     if is_depth and ask_start < 0 and not asks_done:
                         # Binance's order (e, E, s, U, u, b, a): parse in place, one pass.
-                        i = self._parse_levels(s, i, n, &n_bids, &status)
+                        i = self._parse_levels(s, i, n, 0, &n_bids, &status)
                         bids_done = True
                     else:
                         bid_start = i
@@ -832,7 +816,7 @@ cdef class DepthBook:
                 elif s[key_start] == 97:  # "a"
                     if is_depth and bids_done:
                         n_asks = n_bids
-                        i = self._parse_levels(s, i, n, &n_asks, &status)
+                        i = self._parse_levels(s, i, n, 1, &n_asks, &status)
                         asks_done = True
                     else:
                         ask_start = i
@@ -858,19 +842,19 @@ cdef class DepthBook:
         if status == S_PARSE or first_id < 0 or last_id < 0 or event_time < 0:
             return S_PARSE
         if not bids_done:
-            if bid_start < 0 or self._parse_levels(s, bid_start, n, &n_bids, &status) < 0 or status == S_PARSE:
+            if bid_start < 0 or self._parse_levels(s, bid_start, n, 0, &n_bids, &status) < 0 or status == S_PARSE:
                 return S_PARSE
         if not asks_done:
             n_asks = n_bids
-            if ask_start < 0 or self._parse_levels(s, ask_start, n, &n_asks, &status) < 0 or status == S_PARSE:
+            if ask_start < 0 or self._parse_levels(s, ask_start, n, 1, &n_asks, &status) < 0 or status == S_PARSE:
                 return S_PARSE
-        n_asks -= n_bids
         self.event_first_id = first_id
         self.event_last_id = last_id
         self.event_time = event_time
         if status == S_PRECISION:
             return S_PRECISION
-        return self._apply_scratch(first_id, last_id, event_time, n_bids, n_asks)
+        # The asks were appended after the bids: n_asks counts every row.
+        return self._apply_rows(first_id, last_id, event_time, self.scratch, n_asks)
 
     # --------------------------------------------------------------- reads
     def count(self, int side):
