@@ -251,11 +251,7 @@ class StreamManager:
             price_scale, qty_scale = await self._symbol_scales(symbol)
             entry = self._tracked.get(symbol)  # another caller may have tracked it meanwhile
         if entry is None:
-            if len(self._tracked) >= self.max_symbols:
-                raise SymbolLimitError(
-                    f"cannot track {symbol}: already tracking {len(self._tracked)} symbols "
-                    f"({', '.join(self._tracked)}), the limit is max_symbols={self.max_symbols}"
-                )
+            self._check_room(symbol)  # again: other symbols may have been added meanwhile
             streams = self.streams_for(symbol)
             connection = self._connection_with_room(len(streams))
             session = BookSession(symbol, price_scale=price_scale, qty_scale=qty_scale)
