@@ -8,6 +8,8 @@ Data: the real ETHUSDT recording (~11 minutes) replayed through ``BookSession``;
 it is made by repeating the replay with the times shifted (each repeat starts from the
 recording's first book again, so every repeat boundary is a genuine jump). Blocks are
 compressed one by one and RocksDB's own compression is off, so repeats cannot share bytes.
+Also the real BTCUSDT recording (~7 minutes, no REST snapshot: its book is built from the
+diffs alone, see :func:`btc_snapshots`) and the synthetic BTCUSDT-like stream.
 
 ``test_model_floor`` prints what an ideal adaptive entropy coder would pay for the same
 information under simple models (the reason ≤ 80 B is out of reach on ETHUSDT: see
@@ -29,7 +31,9 @@ import pytest
 import zstandard
 from rocksdict import WriteBatch
 
-from obcore.recording import merge_by_time
+from obcore.numbers import format_decimal, parse_decimal
+from obcore.recording import Message, merge_by_time
+from obcore.replay import feed, l1_record
 from obcore.session import BookSession, SyncState
 from obcore.store import SnapshotStore
 from obcore.store._decode_py import decode_blocks as decode_python
@@ -38,12 +42,17 @@ from obcore.store.codec import BlockBuilder, encode_block, forward_counters
 from obcore.store.decode import decode_values, warm_up
 from obcore.store.keys import data_key
 from obcore.store.recorded import snapshots_from_recording
-from obcore.store.snapshot import Snapshot
+from obcore.store.snapshot import DEPTH, Snapshot, snapshot_of
 from obcore.store.writer import SEALED_LEVEL
 
-ETH = sorted((Path(__file__).parents[1] / "data" / "binance-ethusdt-2024-08-09").glob("*.gz"))
+DATA = Path(__file__).parents[1] / "data"
+ETH = sorted((DATA / "binance-ethusdt-2024-08-09").glob("*.gz"))
+BTC = sorted((DATA / "binance-btcusdt-2023-04-05").glob("*.gz"))
 DAY = 86_400
+BLOCK = 300
 SIZES: dict[str, float] = {}
+CHECKS: dict[str, str] = {}
+BOOK_KINDS = ("snapshot", "depth", "trade", "aggTrade")
 
 
 @functools.cache
@@ -51,37 +60,184 @@ def eth_snapshots() -> tuple[Snapshot, ...]:
     return tuple(snapshots_from_recording(ETH))
 
 
-@functools.cache
-def baseline_bytes_per_snapshot(levels: int) -> float:
-    """The plain format: one msgpack map per second (top ``levels`` a side + counters), zstd -3."""
-    compressor = zstandard.ZstdCompressor(level=3)
-    session = BookSession("ETHUSDT")
-    total = count = 0
+def diff_only_messages(paths, symbol: str):
+    """The book messages of a recording that has no REST snapshot, for a diff-only replay.
+
+    Just before the symbol's first depth diff comes an empty stand-in snapshot whose
+    ``lastUpdateId`` is that diff's ``U - 1``, so the session goes live on the first diff
+    and builds its book from the diffs alone.
+
+    Parameters
+    ----------
+    paths : list of path
+        Recording files (``obcore.recording`` formats).
+    symbol : str
+        Upper-case symbol; other symbols' messages are skipped.
+
+    Yields
+    ------
+    obcore.recording.Message
+        Kinds ``snapshot`` (the stand-in, once), ``depth``, ``trade`` and ``aggTrade``.
+    """
+    started = False
+    for message in merge_by_time(paths):
+        if message.symbol != symbol or message.kind not in BOOK_KINDS[1:]:
+            continue
+        if not started and message.kind == "depth":
+            stand_in = {"lastUpdateId": int(message.payload["U"]) - 1, "bids": [], "asks": []}
+            yield Message(message.receive_time_ns, None, symbol, "snapshot", stand_in)
+            started = True
+        yield message
+
+
+def completed_seconds(messages, session: BookSession):
+    """Feed ``messages`` to ``session``; yield each completed second once the session is live.
+
+    Second ``s`` is yielded just before the first event of a later second is fed (the
+    session then holds the book at the end of ``s`` and its complete counters), as
+    ``obcore.store.recorded`` does; a second with no event is yielded too. The last second
+    is not yielded.
+    """
     current = None
-    for message in merge_by_time(ETH):
-        if message.kind == "snapshot":
-            session.receive_snapshot(message.payload)
-            continue
-        if message.kind not in ("depth", "trade", "aggTrade"):
-            continue
-        second = message.payload["E"] // 1000
-        while current is not None and current < second:
-            bids_p, bids_q, asks_p, asks_q = session.book.top(levels)
-            record = {
-                "symbol": "ETHUSDT",
-                "t": current,
-                "bids": [bids_p.tolist(), bids_q.tolist()],
-                "asks": [asks_p.tolist(), asks_q.tolist()],
-                "counters": session.counters.window(current, 1)[:, 0].tolist(),
-                "state": session.state.value,
-                "u": session.last_update_id,
-            }
-            total += len(compressor.compress(msgpack.packb(record))) + len("ETHUSDT") + 9  # + key
-            count += 1
-            current += 1
-        session.receive(message.payload)
+    for message in messages:
+        if message.kind != "snapshot":
+            second = int(message.payload.get("E") or message.payload.get("T") or 0) // 1000
+            while current is not None and current < second:
+                yield current
+                current += 1
+        feed(message, session)
         if current is None and session.state is SyncState.LIVE:
             current = session.last_event_time_ms // 1000
+
+
+RECORDING_SYMBOLS = {"ETH": "ETHUSDT", "BTC": "BTCUSDT"}
+
+
+def _recording_messages(name: str, symbol: str):
+    if name == "BTC":
+        return diff_only_messages(BTC, symbol)
+    return (m for m in merge_by_time(ETH) if m.symbol == symbol and m.kind in BOOK_KINDS)
+
+
+@functools.cache
+def btc_snapshots() -> tuple[Snapshot, ...]:
+    """One snapshot per completed second of the BTCUSDT recording, its book built from diffs only.
+
+    The recording has no REST snapshot: the book starts empty at the first diff (see
+    :func:`diff_only_messages`), so a level that no diff has touched since the recording
+    began is absent — a top 20 can hold fewer levels, or skip a level that was resting
+    untouched. :func:`btc_book_quality` measures how far that matters.
+    """
+    session = BookSession("BTCUSDT")
+    return tuple(snapshot_of(session, second) for second in completed_seconds(diff_only_messages(BTC, "BTCUSDT"), session))
+
+
+@functools.cache
+def btc_book_quality() -> dict[str, int]:
+    """How good the diff-only BTCUSDT book is.
+
+    Returns
+    -------
+    dict
+        ``compared``: bookTicker messages whose ``u`` equals the ``u`` of an applied diff;
+        ``matched``: those whose best bid and ask price and size equal the rebuilt book's;
+        ``full_from_s``: seconds after the first snapshot's second from which every
+        snapshot holds all 20 levels a side; ``first_bids`` / ``first_asks``: levels in
+        the first snapshot.
+    """
+
+    def normal(text: str) -> str:
+        return format_decimal(parse_decimal(text, 12), 12)
+
+    tickers = {
+        int(m.payload["u"]): m.payload for m in merge_by_time(BTC) if m.symbol == "BTCUSDT" and m.kind == "bookTicker"
+    }
+    session = BookSession("BTCUSDT")
+    matched = compared = 0
+    for message in diff_only_messages(BTC, "BTCUSDT"):
+        if not feed(message, session) or session.last_update_id not in tickers:
+            continue
+        ticker, ours = tickers[session.last_update_id], l1_record(session)
+        compared += 1
+        matched += all(ours[key] == normal(ticker[field]) for key, field in (
+            ("bid", "b"), ("bid_qty", "B"), ("ask", "a"), ("ask_qty", "A")))
+    snapshots = btc_snapshots()
+    full = [len(s.bid_prices) == len(s.ask_prices) == DEPTH for s in snapshots]
+    first_full = len(full) - next((i for i, ok in enumerate(reversed(full)) if not ok), len(full))
+    return {
+        "compared": compared,
+        "matched": matched,
+        "full_from_s": snapshots[first_full].time_s - snapshots[0].time_s if first_full < len(snapshots) else -1,
+        "first_bids": len(snapshots[0].bid_prices),
+        "first_asks": len(snapshots[0].ask_prices),
+    }
+
+
+def by_block(snapshots) -> dict[int, list[Snapshot]]:
+    """Snapshots grouped by the start of their 300-s block."""
+    blocks: dict[int, list[Snapshot]] = {}
+    for snapshot in snapshots:
+        blocks.setdefault(snapshot.time_s - snapshot.time_s % BLOCK, []).append(snapshot)
+    return blocks
+
+
+def keys_and_values_per_snapshot(snapshots) -> float:
+    """Bytes per snapshot of ``snapshots`` as sealed 300-s blocks, 16-byte keys included."""
+    values = [encode_block(rows, start, level=SEALED_LEVEL) for start, rows in by_block(snapshots).items()]
+    return (sum(len(v) for v in values) + 16 * len(values)) / len(snapshots)
+
+
+def top20_size_changes(snapshots) -> float:
+    """Size values a 300-s block stores per snapshot (levels whose size is new to the block's
+    decoder in the two top-20s: changed, new, or back in the top 20)."""
+    total = 0
+    for start, rows in by_block(snapshots).items():
+        builder = BlockBuilder(rows[0].symbol, start)
+        for row in rows:
+            builder.add(row)
+        total += sum(len(d[1]) + len(d[3]) for d in builder._row_diffs())
+    return total / len(snapshots)
+
+
+def changed_top20_pairs(snapshots) -> float:
+    """Top-20 levels a second (both sides) whose (price, size) was not in the previous second's."""
+    total = 0
+    for before, after in zip(snapshots, snapshots[1:]):
+        for prices0, qtys0, prices1, qtys1 in (
+            (before.bid_prices, before.bid_qtys, after.bid_prices, after.bid_qtys),
+            (before.ask_prices, before.ask_qtys, after.ask_prices, after.ask_qtys),
+        ):
+            previous = dict(zip(prices0.tolist(), qtys0.tolist()))
+            total += sum(previous.get(p) != q for p, q in zip(prices1.tolist(), qtys1.tolist()))
+    return total / (len(snapshots) - 1)
+
+
+@functools.cache
+def baseline_bytes_per_snapshot(levels: int, recording: str = "ETH") -> float:
+    """The plain format: one msgpack map per second (top ``levels`` a side + counters), zstd -3.
+
+    ``recording`` is ``"ETH"`` (from its REST snapshot) or ``"BTC"`` (diff-only, as
+    :func:`btc_snapshots`).
+    """
+    symbol = RECORDING_SYMBOLS.get(recording)
+    if symbol is None:
+        raise ValueError(f"recording {recording!r} is not one of {sorted(RECORDING_SYMBOLS)}")
+    compressor = zstandard.ZstdCompressor(level=3)
+    session = BookSession(symbol)
+    total = count = 0
+    for second in completed_seconds(_recording_messages(recording, symbol), session):
+        bids_p, bids_q, asks_p, asks_q = session.book.top(levels)
+        record = {
+            "symbol": symbol,
+            "t": second,
+            "bids": [bids_p.tolist(), bids_q.tolist()],
+            "asks": [asks_p.tolist(), asks_q.tolist()],
+            "counters": session.counters.window(second, 1)[:, 0].tolist(),
+            "state": session.state.value,
+            "u": session.last_update_id,
+        }
+        total += len(compressor.compress(msgpack.packb(record))) + len(symbol) + 9  # + key
+        count += 1
     return total / count
 
 
@@ -145,12 +301,10 @@ def day_store(workdir):
 def test_sizes(benchmark, workdir):
     """Bytes per snapshot: ours vs plain msgpack + zstd (top 100, and top 20 for a like-for-like)."""
     eth = eth_snapshots()
-    by_block: dict[int, list[Snapshot]] = {}
-    for snapshot in eth:
-        by_block.setdefault(snapshot.time_s - snapshot.time_s % 300, []).append(snapshot)
+    eth_blocks = by_block(eth)
 
     def encode_all():
-        return [encode_block(rows, start, level=SEALED_LEVEL) for start, rows in by_block.items()]
+        return [encode_block(rows, start, level=SEALED_LEVEL) for start, rows in eth_blocks.items()]
 
     values = benchmark.pedantic(encode_all, rounds=1, iterations=1)
     ours = (sum(len(v) for v in values) + 16 * len(values)) / len(eth)
@@ -162,8 +316,22 @@ def test_sizes(benchmark, workdir):
     SIZES["ETH baseline msgpack top-100 + zstd, per second"] = baseline_bytes_per_snapshot(100)
     SIZES["ETH baseline msgpack top-20 + zstd, per second"] = baseline_bytes_per_snapshot(20)
     SIZES["synthetic BTCUSDT-like (1 h), ours"] = (sum(len(v) for v in synthetic_values) + 16 * 12) / 3600
+    btc = btc_snapshots()
+    SIZES["BTC replay (diff-only book), ours, keys + values"] = keys_and_values_per_snapshot(btc)
+    SIZES["BTC baseline msgpack top-100 + zstd, per second"] = baseline_bytes_per_snapshot(100, "BTC")
+    for name, stream in (("ETH", eth), ("BTC", btc), ("synthetic", synthetic)):
+        SIZES[f"{name}: top-20 sizes stored a second"] = top20_size_changes(stream)
+        SIZES[f"{name}: top-20 (price, size) pairs changed a second"] = changed_top20_pairs(stream)
+    quality = btc_book_quality()
+    CHECKS["BTC snapshots (seconds)"] = f"{len(btc)} ({btc[0].time_s}..{btc[-1].time_s})"
+    CHECKS["BTC first snapshot: bid / ask levels"] = f"{quality['first_bids']} / {quality['first_asks']}"
+    CHECKS["BTC all 20 levels a side from second"] = str(quality["full_from_s"])
+    CHECKS["BTC bookTicker (u of an applied diff) matched"] = f"{quality['matched']} / {quality['compared']}"
     benchmark.extra_info.update({k: round(v, 1) for k, v in SIZES.items()})
+    benchmark.extra_info.update(CHECKS)
     assert ours < SIZES["ETH baseline msgpack top-20 + zstd, per second"]
+    assert SIZES["BTC replay (diff-only book), ours, keys + values"] < SIZES["BTC baseline msgpack top-100 + zstd, per second"]
+    assert quality["compared"] > 0
 
 
 def test_write_rate_20_symbols(benchmark, workdir):
@@ -294,4 +462,8 @@ def teardown_module(module):
         print("\nbytes per snapshot")
         for name, value in SIZES.items():
             print(f"  {name:55s} {value:8.1f}")
+    if CHECKS:
+        print("diff-only BTCUSDT book")
+        for name, value in CHECKS.items():
+            print(f"  {name:55s} {value}")
     assert np is not None
