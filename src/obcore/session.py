@@ -32,9 +32,39 @@ from obcore.counters import SecondCounters, TradeTape
 from obcore.errors import InvalidInputError, PrecisionError
 from obcore.numbers import MAX_SCALE, decimal_places, parse_decimal
 
-__all__ = ["BookSession", "SyncState"]
+__all__ = ["BookSession", "SyncState", "event_second", "frame_second"]
 
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+_TRADE_TIME = re.compile(rb'"T":(\d+)')
+_EVENT_TIME = re.compile(rb'"E":(\d+)')
+_HEAD = 512
+
+
+def frame_second(raw: bytes | str) -> int | None:
+    """The exchange second a raw stream frame counts in, without parsing the JSON.
+
+    A trade counts at its trade time ``T``, any other event at its event time ``E`` — the
+    times the per-second counters use. ``None`` when the frame has neither.
+
+    Examples
+    --------
+    >>> frame_second(b'{"e":"depthUpdate","E":1723161600123,"s":"ETHUSDT"}')
+    1723161600
+    >>> frame_second(b'{"e":"trade","E":1723161601002,"T":1723161600999}')
+    1723161600
+    """
+    data = raw.encode() if isinstance(raw, str) else raw
+    # Both keys sit near the start (a trade frame is ~250 bytes; a depth frame's levels
+    # come after "E"), so only the head is searched.
+    found = _TRADE_TIME.search(data, 0, _HEAD) or _EVENT_TIME.search(data, 0, _HEAD)
+    return None if found is None else int(found.group(1)) // 1000
+
+
+def event_second(payload: dict[str, Any]) -> int | None:
+    """:func:`frame_second` of a parsed payload (``T`` for a trade, else ``E``)."""
+    key = "T" if payload.get("e") in ("trade", "aggTrade") else "E"
+    value = payload.get(key)
+    return int(value) // 1000 if isinstance(value, int) else None
 
 
 class SyncState(str, Enum):

@@ -38,7 +38,7 @@ from obcore.errors import (
     TransportError,
 )
 from obcore.numbers import MAX_SCALE, decimal_places
-from obcore.session import BookSession, SyncState
+from obcore.session import BookSession, SyncState, frame_second
 from obcore.stream_connection import StreamConnection, backoff_delay
 from obcore.validation import check_symbol
 
@@ -56,6 +56,8 @@ WS_URLS = {
 #: ``tap(receive_time_ns, symbol, message)``: each frame delivered to a session (raw bytes
 #: of the combined envelope) and each snapshot handed over (the parsed dict), in feeding order.
 Tap = Callable[[int, str, "bytes | dict[str, Any]"], None]
+#: ``on_second_closed(session, closed_second, next_second)``: see :class:`StreamManager`.
+SecondClosed = Callable[[BookSession, int, int], None]
 
 
 class _Tracked:
@@ -111,6 +113,12 @@ class StreamManager:
     tap : callable, optional
         ``tap(receive_time_ns, symbol, message)`` sees every frame and snapshot fed to a session
         (the recorder uses it).
+    on_second_closed : callable, optional
+        ``on_second_closed(session, closed_second, next_second)``, called just before the
+        first frame of a later exchange second is applied to a session: the book then is
+        exactly the book at the end of ``closed_second`` (and of each empty second up to
+        ``next_second - 1``). The snapshot capture uses it; settable later as the
+        attribute of the same name.
     connection_options : dict, optional
         Extra keyword arguments for :class:`StreamConnection` (control_interval,
         handover_timeout, ping_interval, ...).
@@ -133,6 +141,7 @@ class StreamManager:
         subscribe_timeout: float = 10.0,
         snapshot_limit: int = 5000,
         tap: Tap | None = None,
+        on_second_closed: SecondClosed | None = None,
         connection_options: dict[str, Any] | None = None,
         seed: int | None = None,
     ):
@@ -152,6 +161,7 @@ class StreamManager:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._tap = tap
+        self.on_second_closed = on_second_closed
         self._connection_kwargs = dict(
             watchdog_seconds=watchdog_seconds,
             backoff_base=backoff_base,
@@ -382,6 +392,14 @@ class StreamManager:
         was_live = session.state is SyncState.LIVE
         if self._tap is not None:
             self._tap(receive_time_ns, entry.symbol, raw)
+        if self.on_second_closed is not None:
+            second = frame_second(raw)
+            newest = session.counters.last_second
+            if second is not None and 0 <= newest < second:
+                try:
+                    self.on_second_closed(session, newest, second)
+                except Exception:  # a consumer's bug must not stop the book
+                    log.exception("%s: on_second_closed failed", entry.symbol)
         try:
             session.receive_frame(raw)
         except Exception as exc:  # one bad frame must not stop the connection

@@ -102,7 +102,7 @@ async def _open_store(stack: contextlib.AsyncExitStack, data_dir: Any, streams: 
 
     from obcore.errors import StoreError
     from obcore.store import SnapshotStore
-    from obcore.store.capture import capture_snapshots
+    from obcore.store.capture import LiveCapture
 
     os.umask(0o077)  # files the store creates later stay private (0600) too
     try:
@@ -116,8 +116,17 @@ async def _open_store(stack: contextlib.AsyncExitStack, data_dir: Any, streams: 
         found = (streams.session(symbol) for symbol in streams.symbols)
         return [session for session in found if session is not None]
 
-    task = asyncio.get_running_loop().create_task(capture_snapshots(store, sessions))
-    stack.callback(task.cancel)
+    capture = LiveCapture(store.put)
+    streams.on_second_closed = capture.second_closed
+    task = asyncio.get_running_loop().create_task(capture.run(sessions))
+
+    async def stop_capture() -> None:
+        streams.on_second_closed = None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task  # queues the rows still settling, before the store closes
+
+    stack.push_async_callback(stop_capture)
     return store
 
 

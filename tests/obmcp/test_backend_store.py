@@ -23,14 +23,15 @@ def test_backend_captures_snapshots_into_the_store(tmp_path):
                 await asyncio.sleep(0.1)
                 if session.counters.last_second >= first + 3:
                     break
-            await asyncio.sleep(1.2)  # one capture pass after the last closed second
+            await asyncio.sleep(1.5)  # the last closed second settles (1 s) and is queued
             await asyncio.to_thread(backend.store.flush)
             arrays = backend.store.range("ETHUSDT", first - 5, session.counters.last_second + 1)
             return first, arrays.time_s.tolist()
 
     first, seconds = asyncio.run(run())
     assert len(seconds) >= 2
-    assert seconds == sorted(set(seconds))
+    assert seconds == list(range(seconds[0], seconds[-1] + 1))  # every second, once
+    assert seconds[0] <= first + 1
     snapshots_dir = tmp_path / "data" / "snapshots"
     assert stat.S_IMODE(snapshots_dir.stat().st_mode) == 0o700
 

@@ -1,5 +1,5 @@
 """Snapshots from a recording: replay a file through ``BookSession`` and take one snapshot
-per symbol per exchange second, the way the live writer does.
+per symbol per exchange second, the way the live capture does.
 
 Used to fill a store from recorded data (``python -m obcore.store import``), by the bench
 and by the round-trip tests.
@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from obcore.store.snapshot import Snapshot, snapshot_of
+from obcore.store.capture import LiveCapture
+from obcore.store.snapshot import Snapshot
 
 __all__ = ["snapshots_from_recording"]
+
+#: Exchange seconds a row waits for late trades (a trade counts at its trade time, which
+#: may precede the event time of frames already applied).
+SETTLE_SECONDS = 2
 
 
 def snapshots_from_recording(
@@ -20,10 +25,13 @@ def snapshots_from_recording(
 ) -> Iterator[Snapshot]:
     """Replay recordings and yield each symbol's snapshot of every completed second.
 
-    Second ``s`` is taken just before the first event of a later second is applied to the
-    symbol's session (so the book is exactly the book at the end of ``s``, and the counters
-    of ``s`` are complete); seconds with no event repeat the book with zero counters.
-    Nothing is emitted before the session first goes live; the last second is not emitted.
+    The book of second ``s`` is taken just before the first event of a later second is
+    applied to the symbol's session (so it is exactly the book at the end of ``s``);
+    seconds with no event repeat that book with zero counters. The counters of ``s`` are
+    read once the replay is :data:`SETTLE_SECONDS` past ``s``, so a trade stamped in ``s``
+    but received after a later second's first event is counted. Nothing is emitted before
+    the session first has a book; the last second is not emitted. This is
+    :class:`~obcore.store.capture.LiveCapture` driven by the recording's own clock.
 
     Parameters
     ----------
@@ -35,22 +43,30 @@ def snapshots_from_recording(
     Yields
     ------
     Snapshot
+        In order of completion: by time within a symbol.
     """
     from obcore.replay import feed, route
-    from obcore.session import SyncState
+    from obcore.session import event_second
 
-    next_second: dict[str, int] = {}
+    rows: list[Snapshot] = []
+    clock = [0.0]  # newest exchange second seen
+
+    def keep(row: Snapshot) -> bool:
+        rows.append(row)
+        return True
+
+    capture = LiveCapture(keep, settle=SETTLE_SECONDS, clock=lambda: clock[0])
     for message, session in route(paths, symbols):
-        symbol = session.symbol
         if message.kind != "snapshot":
-            event_ms = message.payload.get("E") or message.payload.get("T") or 0
-            second = int(event_ms) // 1000
-            pending = next_second.get(symbol)
-            if pending is not None:
-                while pending < second:
-                    yield snapshot_of(session, pending)
-                    pending += 1
-                next_second[symbol] = pending
+            second = event_second(message.payload)
+            if second is not None:
+                clock[0] = max(clock[0], second)
+                newest = session.counters.last_second
+                if 0 <= newest < second:
+                    capture.second_closed(session, newest, second)
         feed(message, session)
-        if symbol not in next_second and session.state is SyncState.LIVE:
-            next_second[symbol] = session.last_event_time_ms // 1000
+        if capture.queue_settled():
+            yield from rows
+            rows.clear()
+    capture.queue_settled(everything=True)
+    yield from rows

@@ -1,64 +1,168 @@
-"""The live capture loop: one snapshot per tracked symbol per completed second."""
+"""The live capture: one exact snapshot per tracked symbol per second."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
+import orjson
+import pytest
 
-from obcore.replay import replay
-from obcore.store import SnapshotStore
-from obcore.store.capture import capture_once, capture_snapshots
+from obcore.recording import merge_by_time
+from obcore.session import BookSession, frame_second
+from obcore.store.capture import LiveCapture
+from obcore.store.recorded import snapshots_from_recording
+from obcore.store.snapshot import Snapshot
+
+ETH = sorted((Path(__file__).parents[3] / "data" / "binance-ethusdt-2024-08-09").glob("*.gz"))
 
 
-def _replayed_session(eth_files, seconds: int):
-    sessions: dict = {}
+def _same(a: Snapshot, b: Snapshot) -> bool:
+    return (
+        a.time_s == b.time_s
+        and all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("bid_prices", "bid_qtys", "ask_prices", "ask_qtys", "counters"))
+        and (a.state, a.last_update_id, a.last_event_time_ms) == (b.state, b.last_update_id, b.last_event_time_ms)
+    )
+
+
+class FakeClock:
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _frames(limit: int | None = None):
+    """The ETH recording as the stream manager sees it: raw combined-stream frames."""
+    for index, message in enumerate(merge_by_time(ETH)):
+        if limit is not None and index >= limit:
+            return
+        if message.kind == "snapshot":
+            yield message, None
+        elif message.kind in ("depth", "trade"):
+            yield message, orjson.dumps({"stream": message.stream, "data": message.payload})
+
+
+def test_frames_through_the_hook_give_the_replayed_rows():
+    """Raw frames, the stream manager's hook rule and ``receive_frame`` (the live path)
+    store exactly what the dict-fed replay stores, second for second."""
+    rows: list[Snapshot] = []
+    clock = FakeClock()
+    capture = LiveCapture(lambda row: rows.append(row) or True, settle=2, clock=clock)
+    session = BookSession("ETHUSDT")
+    for message, raw in _frames():
+        if raw is None:
+            session.receive_snapshot(message.payload)
+            continue
+        second = frame_second(raw)
+        clock.now = max(clock.now, second)
+        newest = session.counters.last_second
+        if 0 <= newest < second:  # what StreamManager._deliver does
+            capture.second_closed(session, newest, second)
+        session.receive_frame(raw)
+        capture.queue_settled()
+    capture.queue_settled(everything=True)
+    replayed = list(snapshots_from_recording(ETH))
+    assert len(rows) == len(replayed) > 600
+    assert [r.time_s for r in rows] == list(range(rows[0].time_s, rows[0].time_s + len(rows)))
+    assert all(_same(a, b) for a, b in zip(rows, replayed))
+
+
+def _live_session(seconds: int) -> BookSession:
+    """A session fed the first ``seconds`` seconds of the recording after it went live."""
+    session = BookSession("ETHUSDT")
     start = None
-    for step in replay(eth_files, sessions=sessions):
-        if step.applied:
-            second = step.session.counters.last_second
+    for message, raw in _frames():
+        if raw is None:
+            session.receive_snapshot(message.payload)
+            continue
+        second = frame_second(raw)
+        if session.last_event_time_ms:
             start = second if start is None else start
             if second - start >= seconds:
                 break
-    return sessions["ETHUSDT"], start
+        session.receive_frame(raw)
+    return session
 
 
-def test_capture_once_stores_the_session_as_it_stands(tmp_path, eth_files):
-    session, start = _replayed_session(eth_files, 3)
-    store = SnapshotStore.open(tmp_path / "snapshots")
-    try:
-        second = session.counters.last_second - 1
-        assert capture_once(store, [session], second) == 1
-        assert capture_once(store, [session], second + 5) == 0  # not over yet: skipped
-        store.flush()
-        arrays = store.range("ETHUSDT", second, second + 1)
-        assert arrays.time_s.tolist() == [second]
-        bid_prices, bid_qtys, _, _ = session.book.top(20)
-        assert np.array_equal(arrays.bid_prices[0, : len(bid_prices)], bid_prices)
-        assert np.array_equal(arrays.counters[0], session.counters.window(second, 1)[:, 0])
-    finally:
-        store.close()
-
-
-def test_capture_loop_runs_each_second(tmp_path, eth_files):
-    session, _ = _replayed_session(eth_files, 6)
-    store = SnapshotStore.open(tmp_path / "snapshots")
+def test_a_quiet_symbol_is_stored_every_second_once_each_second_is_surely_over():
+    session = _live_session(3)
     newest = session.counters.last_second
-    ticks = iter(range(10))
+    rows: list[Snapshot] = []
+    clock = FakeClock(100.0)
+    capture = LiveCapture(lambda row: rows.append(row) or True, settle=1.0, margin=1.0, clock=clock)
+    capture.capture_quiet([session])  # first sight of `newest`: nothing is over yet
+    clock.now = 101.9  # `newest` has ended, but frames may still be in flight
+    capture.capture_quiet([session])
+    assert capture.queue_settled(everything=True) == 0
+    clock.now = 102.0
+    capture.capture_quiet([session])
+    clock.now = 104.5  # two more seconds over; the row of `newest` has settled
+    capture.capture_quiet([session])
+    assert capture.queue_settled() == 1
+    assert capture.queue_settled(everything=True) == 2
+    assert [r.time_s for r in rows] == [newest, newest + 1, newest + 2]
+    bids = session.book.top(20)[0]
+    assert all(np.array_equal(r.bid_prices, bids) for r in rows)
+    assert np.array_equal(rows[0].counters, session.counters.window(newest, 1)[:, 0])
+    assert rows[0].counters.sum() > 0 and rows[1].counters.sum() == rows[2].counters.sum() == 0
+    # The next frame arrives for newest + 5: only the seconds not stored yet are added.
+    capture.second_closed(session, newest, newest + 5)
+    capture.queue_settled(everything=True)
+    assert [r.time_s for r in rows] == list(range(newest, newest + 5))
 
-    def clock() -> float:
-        return 1_000.99 + next(ticks, 9)  # each pass sleeps ~0.06 s of real time
+
+def test_seconds_before_the_first_boundary_are_not_invented():
+    session = _live_session(2)
+    newest = session.counters.last_second
+    rows: list[Snapshot] = []
+    capture = LiveCapture(lambda row: rows.append(row) or True, clock=FakeClock())
+    capture.second_closed(session, newest, newest + 1)
+    capture.second_closed(session, newest, newest + 1)  # repeated: stored once
+    capture.second_closed(session, newest - 3, newest)  # older than what is stored: nothing
+    capture.queue_settled(everything=True)
+    assert [r.time_s for r in rows] == [newest]
+
+
+def test_a_session_without_a_book_is_skipped():
+    session = BookSession("ETHUSDT")
+    rows: list[Snapshot] = []
+    capture = LiveCapture(lambda row: rows.append(row) or True, clock=FakeClock())
+    capture.second_closed(session, 5, 6)
+    capture.capture_quiet([session])
+    assert capture.queue_settled(everything=True) == 0 and rows == []
+
+
+def test_run_queues_what_is_still_settling_when_cancelled():
+    session = _live_session(2)
+    newest = session.counters.last_second
+    rows: list[Snapshot] = []
+    capture = LiveCapture(lambda row: rows.append(row) or True, settle=3600.0)
 
     async def run() -> None:
-        task = asyncio.create_task(capture_snapshots(store, lambda: [session], delay=0.0, clock=clock))
-        await asyncio.sleep(0.3)
+        task = asyncio.create_task(capture.run(lambda: [session], interval=0.01))
+        capture.second_closed(session, newest, newest + 2)
+        await asyncio.sleep(0.05)
+        assert rows == []  # still settling
         task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
-    try:
-        asyncio.run(run())
-        store.flush()
-        arrays = store.range("ETHUSDT", newest - 10, newest + 1)
-        # The first pass captures the newest closed second; the data does not move after that.
-        assert arrays.time_s.tolist() == [newest - 1]
-    finally:
-        store.close()
+    asyncio.run(run())
+    assert [r.time_s for r in rows] == [newest, newest + 1]
+    assert capture.queued == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "second"),
+    [
+        (b'{"stream":"ethusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161600999,"s":"ETHUSDT"}}', 1723161600),
+        (b'{"e":"trade","E":1723161601002,"s":"ETHUSDT","t":1,"T":1723161600999,"m":true}', 1723161600),
+        ('{"e":"aggTrade","E":1723161601002,"a":5,"T":1723161601000}', 1723161601),
+        (b'{"result":null,"id":1}', None),
+    ],
+)
+def test_frame_second_is_the_second_the_counters_use(raw, second):
+    assert frame_second(raw) == second
