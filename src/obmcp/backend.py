@@ -88,11 +88,11 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         backend.client = client
         backend.streams = await _open_streams(stack, settings, client, ws_url)
         if settings.data_dir is not None and backend.streams is not None:
-            backend.store = await _open_store(stack, settings.data_dir, backend.streams)
+            backend.store = await _open_store(stack, settings, backend.streams)
         yield backend
 
 
-async def _open_store(stack: contextlib.AsyncExitStack, data_dir: Any, streams: Any) -> Any:
+async def _open_store(stack: contextlib.AsyncExitStack, settings: ServerSettings, streams: Any) -> Any:
     """Open the snapshot store and capture every tracked book each second.
 
     A store another process holds is reported and skipped: the live tools keep working.
@@ -106,7 +106,12 @@ async def _open_store(stack: contextlib.AsyncExitStack, data_dir: Any, streams: 
 
     os.umask(0o077)  # files the store creates later stay private (0600) too
     try:
-        store = await asyncio.to_thread(SnapshotStore.open, data_dir / "snapshots")
+        store = await asyncio.to_thread(
+            SnapshotStore.open,
+            settings.data_dir / "snapshots",
+            retention_s=round(settings.store_retention_days * 86_400),
+            max_bytes=settings.store_max_bytes,
+        )
     except StoreError as exc:
         logger.warning("snapshot store disabled: %s", exc)
         return None

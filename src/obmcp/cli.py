@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         help="keep a 1-s snapshot of every tracked book in DIR/snapshots (env OBMCP_DATA_DIR; default: none)",
     )
+    serve.add_argument(
+        "--store-max-bytes", type=int, help="snapshot store hard cap (env OBMCP_STORE_MAX_BYTES, default 1 GiB)"
+    )
+    serve.add_argument(
+        "--store-retention-days", type=float, help="snapshot history kept (env OBMCP_STORE_RETENTION_DAYS, default 7)"
+    )
     serve.add_argument("--tool-names", choices=("underscore", "dotted"), help="binance_<name> (default) or binance.<name>")
     serve.add_argument("--max-sessions", type=int, help="concurrent HTTP sessions (env OBMCP_MAX_SESSIONS, default 50)")
     serve.add_argument(
@@ -81,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             source=args.source,
             max_symbols=args.max_symbols,
             data_dir=args.data_dir,
+            store_max_bytes=args.store_max_bytes,
+            store_retention_days=args.store_retention_days,
             tool_names=args.tool_names,
             max_sessions=args.max_sessions,
             session_idle_seconds=args.session_idle_seconds,

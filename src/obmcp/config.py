@@ -1,6 +1,7 @@
 """Server settings: one frozen dataclass filled from flags and the environment.
 
-Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_TOKEN``,
+Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_STORE_MAX_BYTES``,
+``OBMCP_STORE_RETENTION_DAYS``, ``OBMCP_TOKEN``,
 ``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
 ``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
 environment. Secrets are kept out of ``repr`` so they never reach a log line.
@@ -80,6 +81,9 @@ class ServerSettings:
     max_symbols: int = 20
     # Where 1-s snapshots are stored (RocksDB); None: no history is kept.
     data_dir: Path | None = None
+    # The store's hard cap and how long it keeps history (the spec's defaults).
+    store_max_bytes: int = 1 << 30
+    store_retention_days: float = 7.0
     tool_names: str = "underscore"
     max_sessions: int = 50
     session_idle_seconds: float = 30 * 60
@@ -104,6 +108,10 @@ class ServerSettings:
             raise InvalidInputError(f"port {self.port}: expected 0..65535")
         if not 1 <= self.max_symbols <= 1024:
             raise InvalidInputError(f"max symbols {self.max_symbols}: expected 1..1024")
+        if not 1 << 20 <= self.store_max_bytes <= 1 << 50:
+            raise InvalidInputError(f"store max bytes {self.store_max_bytes}: expected 1 MiB..1 PiB")
+        if not 1 / 24 <= self.store_retention_days <= 3650:
+            raise InvalidInputError(f"store retention {self.store_retention_days} days: expected 1 hour (1/24)..3650 days")
         if not 1 <= self.max_sessions <= 100_000:
             raise InvalidInputError(f"max sessions {self.max_sessions}: expected 1..100000")
         if not self.session_idle_seconds > 0:
@@ -170,6 +178,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "host": env.get("HOST") or "127.0.0.1",
         "port": _int(env, "PORT", 8000),
         "max_sessions": _int(env, "OBMCP_MAX_SESSIONS", 50),
+        "store_max_bytes": _int(env, "OBMCP_STORE_MAX_BYTES", 1 << 30),
+        "store_retention_days": _float(env, "OBMCP_STORE_RETENTION_DAYS", 7.0),
         "session_idle_seconds": _float(env, "OBMCP_SESSION_IDLE_SECONDS", 30 * 60),
         "allowed_hosts": _list(env, "OBMCP_ALLOWED_HOSTS"),
         "allowed_origins": _list(env, "OBMCP_ALLOWED_ORIGINS"),

@@ -10,11 +10,14 @@ from obmcp.config import ServerSettings
 
 
 def test_backend_captures_snapshots_into_the_store(tmp_path):
-    settings = ServerSettings(mode="http", source="emulator", data_dir=tmp_path / "data")
+    settings = ServerSettings(
+        mode="http", source="emulator", data_dir=tmp_path / "data", store_max_bytes=3 << 20, store_retention_days=2
+    )
 
     async def run() -> tuple[int, list[int]]:
         async with open_backend(settings, speed=4.0) as backend:
             assert backend.store is not None
+            assert (backend.store.max_bytes, backend.store.retention_s) == (3 << 20, 2 * 86_400)
             await backend.streams.track("ETHUSDT")
             await backend.streams.wait_live("ETHUSDT", timeout=30)
             session = backend.streams.session("ETHUSDT")

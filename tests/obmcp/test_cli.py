@@ -58,7 +58,8 @@ def test_main_maps_flags_onto_settings(captured: list[ServerSettings], tmp_path:
     status = cli.main(
         ["serve", "--mode", "http", "--port", "8124", "--source", "emulator", "--max-symbols", "4",
          "--data-dir", str(tmp_path), "--tool-names", "dotted", "--max-sessions", "11",
-         "--session-idle-seconds", "60", "--http-response", "sse"]
+         "--session-idle-seconds", "60", "--http-response", "sse", "--store-max-bytes", "5000000",
+         "--store-retention-days", "2"]
     )
     assert status == 0
     (settings,) = captured
@@ -66,6 +67,7 @@ def test_main_maps_flags_onto_settings(captured: list[ServerSettings], tmp_path:
     assert settings.source_kind == "emulator" and settings.max_symbols == 4 and settings.data_dir == tmp_path
     assert settings.tool_names == "dotted" and settings.max_sessions == 11
     assert settings.session_idle_seconds == 60 and settings.http_response == "sse"
+    assert settings.store_max_bytes == 5_000_000 and settings.store_retention_days == 2
 
 
 def test_main_flags_win_over_environment(captured: list[ServerSettings], monkeypatch: pytest.MonkeyPatch) -> None:

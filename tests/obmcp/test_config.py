@@ -18,6 +18,7 @@ def test_defaults_from_an_empty_environment() -> None:
     assert (settings.host, settings.port, settings.max_sessions) == ("127.0.0.1", 8000, 50)
     assert settings.session_idle_seconds == 1800
     assert settings.http_response == "json"
+    assert settings.store_max_bytes == 1 << 30 and settings.store_retention_days == 7
     assert settings.token is None and settings.api_key is None and settings.data_dir is None
 
 
@@ -32,6 +33,8 @@ def test_environment_is_parsed(tmp_path: Path) -> None:
         "OBMCP_ALLOWED_HOSTS": " a.example , b.example:80,, ",
         "OBMCP_ALLOWED_ORIGINS": "https://x.example",
         "OBMCP_HTTP_RESPONSE": "sse",
+        "OBMCP_STORE_MAX_BYTES": "2097152",
+        "OBMCP_STORE_RETENTION_DAYS": "0.5",
         "BINANCE_API_KEY": "key",
         "BINANCE_API_SECRET": "secret",
     }
@@ -43,6 +46,7 @@ def test_environment_is_parsed(tmp_path: Path) -> None:
     assert settings.allowed_hosts == ("a.example", "b.example:80")
     assert settings.allowed_origins == ("https://x.example",)
     assert settings.http_response == "sse"
+    assert settings.store_max_bytes == 2 << 20 and settings.store_retention_days == 0.5
     assert (settings.api_key, settings.api_secret) == ("key", "secret")
 
 
@@ -72,7 +76,8 @@ def test_data_dir_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("key", "raw"),
-    [("PORT", "eighty"), ("OBMCP_MAX_SESSIONS", "1.5"), ("OBMCP_SESSION_IDLE_SECONDS", "soon")],
+    [("PORT", "eighty"), ("OBMCP_MAX_SESSIONS", "1.5"), ("OBMCP_SESSION_IDLE_SECONDS", "soon"),
+     ("OBMCP_STORE_MAX_BYTES", "1GB"), ("OBMCP_STORE_RETENTION_DAYS", "week")],
 )
 def test_unparsable_environment_names_key_and_value(key: str, raw: str) -> None:
     with pytest.raises(InvalidInputError) as info:
@@ -95,6 +100,9 @@ def test_unparsable_environment_names_key_and_value(key: str, raw: str) -> None:
         ("session_idle_seconds", 0, "timeout 0"),
         ("session_idle_seconds", -2.5, "-2.5"),
         ("source", "kafka", "'kafka'"),
+        ("store_max_bytes", 1000, "store max bytes 1000"),
+        ("store_retention_days", 0.01, "0.01 days"),
+        ("store_retention_days", 4000, "4000 days"),
     ],
 )
 def test_every_validation_error_names_the_bad_value(field: str, value: object, needle: str) -> None:

@@ -143,17 +143,29 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from obcore.replay import expand_paths
     from obcore.store.recorded import snapshots_from_recording
 
+    files = expand_paths(args.files)
+    for path in files:
+        if not path.is_file():
+            raise InvalidInputError(f"recording {str(path)!r} does not exist or is not a file")
     count = 0
+    sessions: dict = {}
     with SnapshotStore.open(store_directory(args.data_dir, create=True)) as store:
-        for snapshot in snapshots_from_recording(args.files):
+        for snapshot in snapshots_from_recording(files, sessions=sessions):
             if not store.put(snapshot):  # queue full: a file is faster than the writer
                 store.write_now(snapshot)
             count += 1
         store.flush()
         written = store.stats.written
     sys.stderr.write(f"stored {written} of {count} snapshots\n")
+    never_synced = sorted(symbol for symbol, session in sessions.items() if session.last_event_time_ms == 0)
+    if never_synced:
+        sys.stderr.write(
+            f"note: nothing stored for {', '.join(never_synced)}: the input has no REST depth "
+            "snapshot its diffs bridge to, so the book was never known\n"
+        )
     return 0
 
 
@@ -171,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--out", required=True, help="output file, or - for stdout")
     fill = commands.add_parser("import", help="replay recordings into the store")
     fill.add_argument("--data-dir", required=True)
-    fill.add_argument("files", nargs="+")
+    fill.add_argument("files", nargs="+", help="recording files, or directories of them")
     args = parser.parse_args(argv)
     try:
         return {"stats": _stats, "export": _export, "import": _import}[args.command](args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from obcore.session import BookSession, event_second
 from obcore.store.capture import LiveCapture
 from obcore.store.snapshot import Snapshot
 
@@ -21,7 +22,9 @@ SETTLE_SECONDS = 2
 
 
 def snapshots_from_recording(
-    paths: Iterable[str | Path], symbols: Iterable[str] | None = None
+    paths: Iterable[str | Path],
+    symbols: Iterable[str] | None = None,
+    sessions: dict[str, BookSession] | None = None,
 ) -> Iterator[Snapshot]:
     """Replay recordings and yield each symbol's snapshot of every completed second.
 
@@ -39,6 +42,9 @@ def snapshots_from_recording(
         Recording files (any format ``obcore.recording`` reads), interleaved by receive time.
     symbols : iterable of str, optional
         Only these symbols.
+    sessions : dict, optional
+        Filled with symbol -> session as symbols are seen (to report afterwards, e.g. a
+        symbol that never synced because the recording has no REST snapshot for it).
 
     Yields
     ------
@@ -46,7 +52,6 @@ def snapshots_from_recording(
         In order of completion: by time within a symbol.
     """
     from obcore.replay import feed, route
-    from obcore.session import event_second
 
     rows: list[Snapshot] = []
     clock = [0.0]  # newest exchange second seen
@@ -56,7 +61,7 @@ def snapshots_from_recording(
         return True
 
     capture = LiveCapture(keep, settle=SETTLE_SECONDS, clock=lambda: clock[0])
-    for message, session in route(paths, symbols):
+    for message, session in route(paths, symbols, sessions):
         if message.kind != "snapshot":
             second = event_second(message.payload)
             if second is not None:

@@ -39,6 +39,8 @@ log = logging.getLogger("obcore.store")
 
 DEFAULT_BLOCK_SECONDS = 300
 _META_KEY = META_PREFIX + b"meta"
+DEFAULT_RETENTION_S = 7 * 86400
+DEFAULT_MAX_BYTES = 1 << 30
 _SIZE_PROPERTIES = ("rocksdb.total-sst-files-size", "rocksdb.cur-size-all-mem-tables")
 
 
@@ -107,8 +109,8 @@ class SnapshotStore:
         cls,
         path: str | os.PathLike[str],
         *,
-        retention_s: int = 7 * 86400,
-        max_bytes: int = 1 << 30,
+        retention_s: int | None = None,
+        max_bytes: int | None = None,
         block_seconds: int = DEFAULT_BLOCK_SECONDS,
         queue_size: int = 8192,
         maintenance_interval_s: float = 30.0,
@@ -121,11 +123,15 @@ class SnapshotStore:
         ----------
         path : path
             Data directory (created 0700; files made 0600).
-        retention_s : int
+        retention_s : int, optional
             Data older than this many seconds before the newest stored second is deleted
-            (at block granularity) by the background maintenance.
-        max_bytes : int
+            (at block granularity) by the background maintenance. Default 7 days.
+        max_bytes : int, optional
             Hard size cap; writes beyond it are refused (``storage_limit_exceeded``).
+            Default 1 GiB.
+
+            A writable open records both limits in the store; a read-only open that is
+            not given them reports the recorded ones (so ``stats`` shows the writer's cap).
         block_seconds : int
             Seconds per block for a new store (an existing store keeps its own).
         queue_size : int
@@ -144,9 +150,9 @@ class SnapshotStore:
         InvalidInputError
             For a bad argument.
         """
-        if retention_s <= 0:
+        if retention_s is not None and retention_s <= 0:
             raise InvalidInputError(f"retention_s must be > 0, got {retention_s}")
-        if max_bytes <= 0:
+        if max_bytes is not None and max_bytes <= 0:
             raise InvalidInputError(f"max_bytes must be > 0, got {max_bytes}")
         if not 1 <= block_seconds <= 3600:
             raise InvalidInputError(f"block_seconds must be in 1..3600, got {block_seconds}")
@@ -172,34 +178,40 @@ class SnapshotStore:
             os.umask(old_umask)
         if not read_only:
             _private(directory)
-        store = cls(directory, db, retention_s=retention_s, max_bytes=max_bytes, block_seconds=block_seconds,
-                    read_only=read_only)
+        store = cls(directory, db, retention_s=retention_s or DEFAULT_RETENTION_S,
+                    max_bytes=max_bytes or DEFAULT_MAX_BYTES, block_seconds=block_seconds, read_only=read_only)
         try:
-            store._load_meta(block_seconds)
+            store._load_meta(block_seconds, retention_s, max_bytes)
             store._newest_s = store._scan_newest()
             if warm:
                 warm_up()
             if not read_only:
                 store._writer = StoreWriter(store, queue_size, maintenance_interval_s)
-                store.over_limit = store.size_bytes() >= max_bytes
+                store.over_limit = store.size_bytes() >= store.max_bytes
                 store._writer.start()
         except BaseException:
             db.close()
             raise
         return store
 
-    def _load_meta(self, block_seconds: int) -> None:
+    def _load_meta(self, block_seconds: int, retention_s: int | None, max_bytes: int | None) -> None:
+        """Read (or, for a new store, write) the metadata; a writer records its limits."""
         raw = self._db.get(_META_KEY)
         if raw is None:
             if self.read_only:
                 raise StoreError(f"{self.path} has no snapshot-store metadata")
-            self._db.put(_META_KEY, msgpack.packb({"format": 1, "block_seconds": block_seconds}))
-            self.block_seconds = block_seconds
-            return
-        meta = msgpack.unpackb(raw)
-        if meta.get("format") != 1:
-            raise StoreError(f"{self.path}: snapshot-store format {meta.get('format')!r} is not supported")
+            meta = {"format": 1, "block_seconds": block_seconds}
+        else:
+            meta = msgpack.unpackb(raw)
+            if meta.get("format") != 1:
+                raise StoreError(f"{self.path}: snapshot-store format {meta.get('format')!r} is not supported")
         self.block_seconds = int(meta["block_seconds"])
+        if self.read_only:
+            self.retention_s = retention_s or int(meta.get("retention_s", self.retention_s))
+            self.max_bytes = max_bytes or int(meta.get("max_bytes", self.max_bytes))
+        elif raw is None or (meta.get("retention_s"), meta.get("max_bytes")) != (self.retention_s, self.max_bytes):
+            meta.update(retention_s=self.retention_s, max_bytes=self.max_bytes)
+            self._db.put(_META_KEY, msgpack.packb(meta))
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, seal open blocks, and close RocksDB."""
@@ -429,7 +441,12 @@ class SnapshotStore:
         return arrays
 
     def info(self) -> dict[str, Any]:
-        """Per-symbol time range and counts plus size figures (reads every block header)."""
+        """Per-symbol time range and counts plus size figures (reads every block header).
+
+        ``projected_bytes_at_retention`` is what a full retention period of every stored
+        symbol takes at that symbol's bytes per snapshot so far (one row a second), and
+        ``projected_fits_cap`` whether that stays within ``max_bytes``.
+        """
         self._check_open()
         symbols: dict[str, dict[str, int]] = {}
         total = 0
@@ -455,9 +472,13 @@ class SnapshotStore:
                 "first_s": int(first[0]) if len(first) else -1,
                 "last_s": int(last[-1]) if len(last) else -1,
                 "value_bytes": value_bytes,
+                "bytes_per_snapshot": round(value_bytes / count, 1) if count else None,
             }
             total += count
         size = self.size_bytes()
+        # What the configured retention will hold at each symbol's rate so far: the
+        # question behind the cap ("do N symbols x 7 days fit?").
+        projected = sum(s["value_bytes"] / s["snapshots"] for s in symbols.values() if s["snapshots"]) * self.retention_s
         return {
             "path": str(self.path),
             "symbols": symbols,
@@ -468,6 +489,8 @@ class SnapshotStore:
             "value_bytes_per_snapshot": (sum(s["value_bytes"] for s in symbols.values()) / total) if total else None,
             "block_seconds": self.block_seconds,
             "retention_s": self.retention_s,
+            "projected_bytes_at_retention": round(projected),
+            "projected_fits_cap": projected <= self.max_bytes,
         }
 
 

@@ -113,3 +113,34 @@ def test_export_to_a_closed_pipe_exits_0_quietly(tmp_path):
     assert orjson.loads(first)["symbol"] == "BTCUSDT"
     assert code == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_import_takes_directories_and_names_a_symbol_it_could_not_store(tmp_path, capsys):
+    data = Path(__file__).parents[3] / "data"
+    store_dir = str(tmp_path / "mixed")
+    # ETHUSDT has a REST snapshot; the BTCUSDT recording has none, so its book is never known.
+    assert main(["import", "--data-dir", store_dir, str(data / "binance-ethusdt-2024-08-09"),
+                 str(data / "binance-btcusdt-2023-04-05")]) == 0
+    err = capsys.readouterr().err
+    assert "note: nothing stored for BTCUSDT" in err and "ETHUSDT" not in err.split("note:")[1]
+    assert main(["stats", "--data-dir", store_dir]) == 0
+    info = orjson.loads(capsys.readouterr().out)
+    eth = info["symbols"]["ETHUSDT"]
+    assert list(info["symbols"]) == ["ETHUSDT"]
+    # a week of one ETHUSDT-like symbol at its measured rate
+    assert info["projected_bytes_at_retention"] == round(eth["value_bytes"] / eth["snapshots"] * 7 * 86_400)
+    assert info["projected_fits_cap"] is True
+    assert main(["import", "--data-dir", store_dir, str(tmp_path / "nothing-here")]) == 2
+    assert "nothing-here" in capsys.readouterr().err
+
+
+def test_stats_says_when_the_retention_will_not_fit_the_cap(tmp_path, capsys):
+    with SnapshotStore.open(tmp_path / "tight", max_bytes=1 << 20) as store:
+        for snapshot in synthetic_snapshots("BTCUSDT", 1_723_161_600, 600, seed=3):
+            assert store.put(snapshot)
+        store.flush()
+    assert main(["stats", "--data-dir", str(tmp_path / "tight")]) == 0
+    info = orjson.loads(capsys.readouterr().out)
+    assert info["max_bytes"] == 1 << 20  # the cap the writer recorded, not the default
+    assert info["projected_fits_cap"] is False  # 1 MiB cannot hold 7 days at ~50 B a second
+    assert info["projected_bytes_at_retention"] > info["max_bytes"]
