@@ -115,10 +115,11 @@ class StreamManager:
         (the recorder uses it).
     on_second_closed : callable, optional
         ``on_second_closed(session, closed_second, next_second)``, called just before the
-        first frame of a later exchange second is applied to a session: the book then is
-        exactly the book at the end of ``closed_second`` (and of each empty second up to
-        ``next_second - 1``). The snapshot capture uses it; settable later as the
-        attribute of the same name.
+        first depth frame of a later exchange second is applied to a session whose last
+        applied depth event is of ``closed_second``: the book then is the book at the end
+        of ``closed_second`` (and of each empty second up to ``next_second - 1``) — when
+        the session is synced. The snapshot capture uses it (with
+        :meth:`capture_targets`); settable later as the attribute of the same name.
     connection_options : dict, optional
         Extra keyword arguments for :class:`StreamConnection` (control_interval,
         handover_timeout, ping_interval, ...).
@@ -162,6 +163,7 @@ class StreamManager:
         self.backoff_max = backoff_max
         self._tap = tap
         self.on_second_closed = on_second_closed
+        self._frame_seconds: dict[StreamConnection, int] = {}  # newest frame second per connection
         self._connection_kwargs = dict(
             watchdog_seconds=watchdog_seconds,
             backoff_base=backoff_base,
@@ -393,13 +395,7 @@ class StreamManager:
         if self._tap is not None:
             self._tap(receive_time_ns, entry.symbol, raw)
         if self.on_second_closed is not None:
-            second = frame_second(raw)
-            newest = session.counters.last_second
-            if second is not None and 0 <= newest < second:
-                try:
-                    self.on_second_closed(session, newest, second)
-                except Exception:  # a consumer's bug must not stop the book
-                    log.exception("%s: on_second_closed failed", entry.symbol)
+            self._before_frame(entry, name, raw)
         try:
             session.receive_frame(raw)
         except Exception as exc:  # one bad frame must not stop the connection
@@ -411,6 +407,29 @@ class StreamManager:
             self._signal_live()
         if name == entry.depth_stream and entry.snapshot_task is None and session.needs_snapshot:
             entry.snapshot_task = asyncio.create_task(self._fetch_snapshot(entry))
+
+    def _before_frame(self, entry: _Tracked, name: bytes, raw: bytes) -> None:
+        """Advance the connection's exchange clock; close the session's second on the
+        first depth frame of a later one (before it is applied)."""
+        second = frame_second(raw)
+        if second is None:
+            return
+        connection = entry.connection
+        if second > self._frame_seconds.get(connection, -1):
+            self._frame_seconds[connection] = second
+        closed = entry.session.last_event_time_ms // 1000
+        if name == entry.depth_stream and 0 < closed < second:
+            try:
+                self.on_second_closed(entry.session, closed, second)  # type: ignore[misc]
+            except Exception:  # a consumer's bug must not stop the book
+                log.exception("%s: on_second_closed failed", entry.symbol)
+
+    def capture_targets(self) -> list[tuple[BookSession, int]]:
+        """Each tracked session with the newest exchange second of any frame delivered on
+        its connection (-1 if none; counted while ``on_second_closed`` is set)."""
+        return [
+            (entry.session, self._frame_seconds.get(entry.connection, -1)) for entry in list(self._tracked.values())
+        ]
 
     def _signal_live(self) -> None:
         event, self._live_changed = self._live_changed, asyncio.Event()

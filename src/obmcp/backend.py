@@ -117,13 +117,9 @@ async def _open_store(stack: contextlib.AsyncExitStack, settings: ServerSettings
         return None
     stack.callback(store.close)
 
-    def sessions() -> list[Any]:
-        found = (streams.session(symbol) for symbol in streams.symbols)
-        return [session for session in found if session is not None]
-
     capture = LiveCapture(store.put)
     streams.on_second_closed = capture.second_closed
-    task = asyncio.get_running_loop().create_task(capture.run(sessions))
+    task = asyncio.get_running_loop().create_task(capture.run(streams.capture_targets))
 
     async def stop_capture() -> None:
         streams.on_second_closed = None

@@ -288,3 +288,27 @@ def test_unknown_symbol_fails_fast_and_scales_come_from_exchange_info():
     session, filters = asyncio.run(scenario())
     assert session.price_scale >= decimal_places(filters["PRICE_FILTER"]["tickSize"])
     assert session.qty_scale >= decimal_places(filters["LOT_SIZE"]["stepSize"])
+
+
+def test_on_second_closed_comes_before_each_later_seconds_first_depth_frame():
+    calls: list[tuple[int, int, int]] = []
+
+    def closed(session, closed_second, next_second):
+        # the hook runs before the frame is applied: the book is still at closed_second
+        calls.append((closed_second, next_second, session.last_event_time_ms // 1000))
+
+    async def scenario(emu, rest, manager):
+        manager.on_second_closed = closed
+        session = await manager.track("ETHUSDT")
+        await manager.wait_live("ETHUSDT", 5)
+        deadline = time.monotonic() + 10
+        while len(calls) < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        (target,) = manager.capture_targets()
+        return session, target
+
+    session, (target_session, connection_second) = run(scenario, speed=4.0)
+    assert len(calls) >= 4 and target_session is session
+    for (closed_second, next_second, book_second), following in zip(calls, calls[1:]):
+        assert book_second == closed_second < next_second <= following[0]
+    assert connection_second >= calls[-1][1]

@@ -1,28 +1,30 @@
 """The I/O shell that feeds the store: one exact snapshot per tracked symbol per second.
 
-A stored second ``s`` is the book at the end of ``s`` (after its last event, before any
-event of a later second) with the counters of ``s``. Live, that moment is known only when
-the first frame of a later second arrives, so :class:`LiveCapture` is told then, by the
-stream manager, *before* the frame is applied
+A stored second ``s`` is the book at the end of ``s`` (after its last depth event, before
+any depth event of a later second) with the counters of ``s``. Live, that moment is known
+only when the first depth frame of a later second arrives, so :class:`LiveCapture` is told
+then, by the stream manager, *before* the frame is applied
 (``StreamManager(on_second_closed=capture.second_closed)``). It takes the book as it
-stands, which is exactly the book at the end of the closed second and of every empty second
-after it up to the new frame's second (nothing changed in between).
+stands: exactly the book at the end of the closed second and of every empty second after
+it up to the new frame's second (only depth events change a book).
 
-Two things can only be settled later, and a background pass (:meth:`LiveCapture.run`)
-does them:
+Three things are settled by a background pass (:meth:`LiveCapture.run`):
 
-* **Counters.** A trade stamped in second ``s`` may arrive just after the first depth
-  event of ``s + 1``. A captured row waits ``settle`` seconds before it is queued, and its
-  counters are read from the session's ring then.
-* **Quiet symbols.** A symbol with no event at all for a while has no later frame to close
-  its seconds. Its book cannot change without one, so the pass stores it for every second
-  that has certainly ended: second ``t`` once ``t - newest + 1 + margin`` seconds of
-  monotonic time have passed since data of ``newest`` (the newest second with data) was
-  first seen, so a wrong local clock cannot make the pass invent seconds.
+* **Counters.** A trade stamped in second ``s`` may arrive after the first depth event of
+  ``s + 1``. A captured row waits ``settle`` seconds before it is queued, and its counters
+  are read from the session's ring then.
+* **Quiet symbols.** A symbol with no depth event for a while has no later frame to close
+  its seconds. The pass stores its book for every second ``t`` the connection carrying it
+  has moved ``lag`` seconds past (a frame of any symbol stamped ``t + lag`` or later has
+  arrived on it): frames on one connection arrive in order, so no depth event of ``t`` can
+  still be on its way. Exchange time is used throughout, so neither a wrong local clock
+  nor a stalled connection makes the pass store a book too early.
+* **Unsynced books.** Seconds that end while a session is not synced (before its first
+  snapshot, or between a gap and the snapshot that repairs it) are not stored: the book
+  at their end was not known.
 
-``SnapshotStore.put`` never blocks (a slow disk drops and counts), so ingestion is never held up
-by the store. Seconds before a session's first sync, or replayed in one go from the sync
-buffer, are not stored (the book was not known at their end).
+``SnapshotStore.put`` never blocks (a slow disk drops and counts), so ingestion is never
+held up by the store; rows waiting to settle are bounded (:data:`MAX_PENDING`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -44,12 +45,15 @@ __all__ = ["LiveCapture"]
 
 logger = logging.getLogger(__name__)
 
-#: Empty seconds one boundary may fill (a symbol silent longer is filled by the quiet pass).
+#: Seconds one call stores at most (a silence longer than this, with nothing else on the
+#: connection to move the quiet pass along, leaves the excess seconds unstored).
 MAX_FILL_SECONDS = 3600
+#: Rows waiting to settle at most; beyond it the oldest are dropped and counted.
+MAX_PENDING = 100_000
 
 
 class LiveCapture:
-    """Exact 1-s snapshots of live sessions, queued into a store.
+    """Exact 1-s snapshots of live sessions, handed to a store.
 
     Parameters
     ----------
@@ -58,17 +62,25 @@ class LiveCapture:
         (:meth:`SnapshotStore.put <obcore.store.SnapshotStore.put>`, or ``list.append``
         wrapped for a replay).
     settle : float
-        Seconds a captured row waits for late trades before its counters are read.
-    margin : float
-        Seconds a quiet second must be over (by the monotonic clock) before it is stored.
+        Seconds (of ``clock``) a captured row waits for late trades before its counters
+        are read.
+    lag : int
+        Exchange seconds a connection must have moved past a quiet second before it is
+        stored.
     clock : callable
-        Monotonic seconds; injectable for tests.
+        Seconds, for ``settle``; monotonic by default, injectable (a replay passes its own).
+
+    Attributes
+    ----------
+    queued, dropped, failed : int
+        Rows the store accepted; rows dropped (refused by the store, or over
+        :data:`MAX_PENDING`); rows whose hand-over raised.
 
     Examples
     --------
     >>> capture = LiveCapture(store.put)                                   # doctest: +SKIP
     >>> manager = StreamManager(client, on_second_closed=capture.second_closed)  # doctest: +SKIP
-    >>> task = asyncio.create_task(capture.run(lambda: sessions))      # doctest: +SKIP
+    >>> task = asyncio.create_task(capture.run(manager.capture_targets))   # doctest: +SKIP
     """
 
     def __init__(
@@ -76,96 +88,103 @@ class LiveCapture:
         put: Callable[[Snapshot], bool],
         *,
         settle: float = 1.0,
-        margin: float = 1.0,
+        lag: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.put = put
         self.settle = settle
-        self.margin = margin
+        self.lag = lag
         self.clock = clock
         self._pending: deque[tuple[float, BookSession, Snapshot]] = deque()
         self._done: dict[str, int] = {}  # newest second captured, per symbol
-        self._newest: dict[str, tuple[int, float]] = {}  # newest second with data, first seen at
         self.queued = 0
+        self.dropped = 0
+        self.failed = 0
 
     # -- called by the stream manager, on the event loop ------------------------------
 
     def second_closed(self, session: BookSession, closed: int, next_second: int) -> None:
         """Capture ``closed`` and the empty seconds after it, up to ``next_second - 1``.
 
-        Called just before the first frame of ``next_second`` is applied to ``session``,
-        whose newest second with data is ``closed``.
+        Called just before the first depth frame of ``next_second`` is applied to
+        ``session``, whose last applied depth event is of second ``closed``.
         """
-        if session.last_event_time_ms == 0:
-            return  # no book yet
-        self._capture(session, closed, min(next_second - 1, closed + MAX_FILL_SECONDS - 1))
-        self._newest[session.symbol] = (next_second, self.clock())
+        self._capture(session, closed, next_second - 1)
 
     # -- the background pass -----------------------------------------------------------
 
-    def capture_quiet(self, sessions: Iterable[BookSession]) -> None:
-        """Store the seconds of quiet sessions that have certainly ended."""
-        now = self.clock()
-        for session in sessions:
-            newest = session.counters.last_second
-            if newest < 0 or session.last_event_time_ms == 0:
-                continue
-            seen = self._newest.get(session.symbol)
-            if seen is None or seen[0] != newest:
-                self._newest[session.symbol] = seen = (newest, now)
-            # Data in ``newest`` was first seen at ``seen[1]``, so by then the exchange
-            # clock had reached ``newest``: second ``t`` has surely ended (with ``margin``
-            # for frames in flight) once ``t - newest + 1 + margin`` seconds have passed.
-            ended = newest + math.floor(now - seen[1] - self.margin) - 1
-            if ended >= newest:
-                self._capture(session, newest, min(ended, newest + MAX_FILL_SECONDS - 1))
+    def capture_quiet(self, targets: Iterable[tuple[BookSession, int]]) -> None:
+        """Store the seconds of quiet sessions that have certainly ended.
+
+        Parameters
+        ----------
+        targets : iterable of (BookSession, int)
+            Each session with the newest exchange second of any frame delivered on the
+            connection carrying it (-1 if none).
+        """
+        for session, connection_second in targets:
+            if session.last_event_time_ms:
+                newest = session.last_event_time_ms // 1000
+                self._capture(session, newest, connection_second - self.lag)
 
     def queue_settled(self, *, everything: bool = False) -> int:
-        """Queue the rows that have waited ``settle`` seconds (all with ``everything``).
+        """Hand over the rows that have waited ``settle`` (all with ``everything``).
 
-        Their counters are read from the session's ring now. Returns how many were queued.
+        Their counters are read from the session's ring now. Returns how many the store
+        accepted.
         """
         now = self.clock()
-        queued = 0
+        accepted = 0
         while self._pending and (everything or now - self._pending[0][0] >= self.settle):
             _, session, row = self._pending.popleft()
-            counters = np.asarray(session.counters.window(row.time_s, 1), dtype=np.int64)[:, 0]
-            if self.put(dataclasses.replace(row, counters=counters)):
-                queued += 1
-        self.queued += queued
-        return queued
+            try:
+                counters = np.asarray(session.counters.window(row.time_s, 1), dtype=np.int64)[:, 0]
+                if self.put(dataclasses.replace(row, counters=counters)):
+                    accepted += 1
+                else:
+                    self.dropped += 1
+            except Exception:  # one bad row must not hold up the rest
+                self.failed += 1
+                if self.failed == 1 or self.failed % 1000 == 0:
+                    logger.exception("%s: storing second %d failed (%d so far)", row.symbol, row.time_s, self.failed)
+        self.queued += accepted
+        return accepted
 
-    async def run(self, sessions: Callable[[], Iterable[BookSession]], interval: float = 0.25) -> None:
-        """Every ``interval`` seconds: capture quiet sessions and queue settled rows.
+    async def run(self, targets: Callable[[], Iterable[tuple[BookSession, int]]], interval: float = 0.25) -> None:
+        """Every ``interval`` seconds: capture quiet sessions and hand over settled rows.
 
-        Runs until cancelled; on cancellation the rows still waiting are queued.
+        ``targets()`` gives what :meth:`capture_quiet` takes. Runs until cancelled; on
+        cancellation the rows still settling are handed over.
         """
         try:
             while True:
                 await asyncio.sleep(interval)
                 try:
-                    self.capture_quiet(list(sessions()))
-                    self.queue_settled()
+                    self.capture_quiet(list(targets()))
                 except Exception:  # the capture must not die with one bad pass
-                    logger.exception("snapshot capture pass failed")
+                    logger.exception("snapshot capture: quiet pass failed")
+                self.queue_settled()
         finally:
             self.queue_settled(everything=True)
 
     # -- internals ---------------------------------------------------------------------
 
     def _capture(self, session: BookSession, first: int, last: int) -> None:
-        """Rows for seconds ``first..last`` from the book as it stands (the book at the end
-        of each of them); seconds already captured are skipped."""
+        """Rows for seconds ``first..last`` (at most :data:`MAX_FILL_SECONDS`, skipping
+        those already captured) from the book as it stands, the book at the end of each."""
+        if not session.is_synced or session.last_event_time_ms == 0:
+            return  # the book at the end of these seconds is not known
         symbol = session.symbol
         start = max(first, self._done.get(symbol, first - 1) + 1)
+        last = min(last, start + MAX_FILL_SECONDS - 1)
         if start > last:
             return
         row = snapshot_of(session, start)
         stamp = self.clock()
         for second in range(start, last + 1):
-            self._pending.append((stamp, session, row if second == start else _at(row, second)))
+            self._pending.append((stamp, session, row if second == start else dataclasses.replace(row, time_s=second)))
         self._done[symbol] = last
-
-
-def _at(row: Snapshot, second: int) -> Snapshot:
-    return dataclasses.replace(row, time_s=second)
+        excess = len(self._pending) - MAX_PENDING
+        for _ in range(max(0, excess)):
+            self._pending.popleft()
+            self.dropped += 1

@@ -28,12 +28,13 @@ def snapshots_from_recording(
 ) -> Iterator[Snapshot]:
     """Replay recordings and yield each symbol's snapshot of every completed second.
 
-    The book of second ``s`` is taken just before the first event of a later second is
-    applied to the symbol's session (so it is exactly the book at the end of ``s``);
+    The book of second ``s`` is taken just before the first depth event of a later second
+    is applied to the symbol's session (so it is exactly the book at the end of ``s``);
     seconds with no event repeat that book with zero counters. The counters of ``s`` are
     read once the replay is :data:`SETTLE_SECONDS` past ``s``, so a trade stamped in ``s``
     but received after a later second's first event is counted. Nothing is emitted before
-    the session first has a book; the last second is not emitted. This is
+    the session first has a book, nor while it is resyncing; the last second is not
+    emitted. This is
     :class:`~obcore.store.capture.LiveCapture` driven by the recording's own clock.
 
     Parameters
@@ -66,9 +67,9 @@ def snapshots_from_recording(
             second = event_second(message.payload)
             if second is not None:
                 clock[0] = max(clock[0], second)
-                newest = session.counters.last_second
-                if 0 <= newest < second:
-                    capture.second_closed(session, newest, second)
+                closed = session.last_event_time_ms // 1000
+                if message.kind == "depth" and 0 < closed < second:
+                    capture.second_closed(session, closed, second)
         feed(message, session)
         if capture.queue_settled():
             yield from rows

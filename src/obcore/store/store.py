@@ -130,8 +130,9 @@ class SnapshotStore:
             Hard size cap; writes beyond it are refused (``storage_limit_exceeded``).
             Default 1 GiB.
 
-            A writable open records both limits in the store; a read-only open that is
-            not given them reports the recorded ones (so ``stats`` shows the writer's cap).
+            A writable open records the limits it is given in the store; an open without
+            them uses the recorded ones (so ``stats`` shows the server's cap, and an
+            ``import`` into the server's store keeps its limits).
         block_seconds : int
             Seconds per block for a new store (an existing store keeps its own).
         queue_size : int
@@ -206,11 +207,14 @@ class SnapshotStore:
             if meta.get("format") != 1:
                 raise StoreError(f"{self.path}: snapshot-store format {meta.get('format')!r} is not supported")
         self.block_seconds = int(meta["block_seconds"])
-        if self.read_only:
-            self.retention_s = retention_s or int(meta.get("retention_s", self.retention_s))
-            self.max_bytes = max_bytes or int(meta.get("max_bytes", self.max_bytes))
-        elif raw is None or (meta.get("retention_s"), meta.get("max_bytes")) != (self.retention_s, self.max_bytes):
-            meta.update(retention_s=self.retention_s, max_bytes=self.max_bytes)
+        # Limits: given ones win, then the recorded ones, then the defaults; a writer
+        # records the ones it was given (an open without them, e.g. an import, keeps the
+        # server's limits instead of imposing the defaults).
+        self.retention_s = retention_s or int(meta.get("retention_s", DEFAULT_RETENTION_S))
+        self.max_bytes = max_bytes or int(meta.get("max_bytes", DEFAULT_MAX_BYTES))
+        given = {k: v for k, v in (("retention_s", retention_s), ("max_bytes", max_bytes)) if v}
+        if not self.read_only and (raw is None or any(meta.get(k) != v for k, v in given.items())):
+            meta.update(given)
             self._db.put(_META_KEY, msgpack.packb(meta))
 
     def close(self, timeout: float = 30.0) -> None:

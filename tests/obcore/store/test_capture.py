@@ -11,6 +11,7 @@ import pytest
 
 from obcore.recording import merge_by_time
 from obcore.session import BookSession, frame_second
+from obcore.store import capture as capture_module
 from obcore.store.capture import LiveCapture
 from obcore.store.recorded import snapshots_from_recording
 from obcore.store.snapshot import Snapshot
@@ -58,9 +59,9 @@ def test_frames_through_the_hook_give_the_replayed_rows():
             continue
         second = frame_second(raw)
         clock.now = max(clock.now, second)
-        newest = session.counters.last_second
-        if 0 <= newest < second:  # what StreamManager._deliver does
-            capture.second_closed(session, newest, second)
+        closed = session.last_event_time_ms // 1000
+        if message.kind == "depth" and 0 < closed < second:  # what StreamManager does
+            capture.second_closed(session, closed, second)
         session.receive_frame(raw)
         capture.queue_settled()
     capture.queue_settled(everything=True)
@@ -68,6 +69,7 @@ def test_frames_through_the_hook_give_the_replayed_rows():
     assert len(rows) == len(replayed) > 600
     assert [r.time_s for r in rows] == list(range(rows[0].time_s, rows[0].time_s + len(rows)))
     assert all(_same(a, b) for a, b in zip(rows, replayed))
+    assert capture.queued == len(rows) and capture.dropped == capture.failed == 0
 
 
 def _live_session(seconds: int) -> BookSession:
@@ -87,38 +89,51 @@ def _live_session(seconds: int) -> BookSession:
     return session
 
 
-def test_a_quiet_symbol_is_stored_every_second_once_each_second_is_surely_over():
-    session = _live_session(3)
-    newest = session.counters.last_second
+def _collector(**options):
     rows: list[Snapshot] = []
-    clock = FakeClock(100.0)
-    capture = LiveCapture(lambda row: rows.append(row) or True, settle=1.0, margin=1.0, clock=clock)
-    capture.capture_quiet([session])  # first sight of `newest`: nothing is over yet
-    clock.now = 101.9  # `newest` has ended, but frames may still be in flight
-    capture.capture_quiet([session])
+    return rows, LiveCapture(lambda row: rows.append(row) or True, clock=FakeClock(), **options)
+
+
+def test_a_quiet_symbol_is_stored_once_its_connection_has_moved_two_seconds_past():
+    session = _live_session(3)
+    newest = session.last_event_time_ms // 1000
+    rows, capture = _collector()
+    capture.capture_quiet([(session, newest + 1)])  # frames of `newest` may still be on the way
     assert capture.queue_settled(everything=True) == 0
-    clock.now = 102.0
-    capture.capture_quiet([session])
-    clock.now = 104.5  # two more seconds over; the row of `newest` has settled
-    capture.capture_quiet([session])
-    assert capture.queue_settled() == 1
-    assert capture.queue_settled(everything=True) == 2
+    capture.capture_quiet([(session, newest + 2)])
+    capture.capture_quiet([(session, newest + 4)])
+    capture.capture_quiet([(session, newest + 4)])  # nothing new
+    assert capture.queue_settled(everything=True) == 3
     assert [r.time_s for r in rows] == [newest, newest + 1, newest + 2]
     bids = session.book.top(20)[0]
     assert all(np.array_equal(r.bid_prices, bids) for r in rows)
     assert np.array_equal(rows[0].counters, session.counters.window(newest, 1)[:, 0])
-    assert rows[0].counters.sum() > 0 and rows[1].counters.sum() == rows[2].counters.sum() == 0
-    # The next frame arrives for newest + 5: only the seconds not stored yet are added.
+    assert rows[0].counters.sum() > 0
+    # The next depth frame is of newest + 5: only the seconds not stored yet are added.
     capture.second_closed(session, newest, newest + 5)
     capture.queue_settled(everything=True)
     assert [r.time_s for r in rows] == list(range(newest, newest + 5))
 
 
+def test_a_stalled_connection_stores_nothing_however_long_it_stalls():
+    """Only exchange time moves the quiet pass: the local clock running on while the
+    connection delivers nothing (a stall, a dead socket) never stores a guessed book."""
+    session = _live_session(3)
+    newest = session.last_event_time_ms // 1000
+    clock = FakeClock()
+    rows: list[Snapshot] = []
+    capture = LiveCapture(lambda row: rows.append(row) or True, clock=clock)
+    for step in range(100):
+        clock.now = float(step)
+        capture.capture_quiet([(session, newest + 1)])
+        capture.queue_settled()
+    assert rows == []
+
+
 def test_seconds_before_the_first_boundary_are_not_invented():
     session = _live_session(2)
-    newest = session.counters.last_second
-    rows: list[Snapshot] = []
-    capture = LiveCapture(lambda row: rows.append(row) or True, clock=FakeClock())
+    newest = session.last_event_time_ms // 1000
+    rows, capture = _collector()
     capture.second_closed(session, newest, newest + 1)
     capture.second_closed(session, newest, newest + 1)  # repeated: stored once
     capture.second_closed(session, newest - 3, newest)  # older than what is stored: nothing
@@ -126,23 +141,65 @@ def test_seconds_before_the_first_boundary_are_not_invented():
     assert [r.time_s for r in rows] == [newest]
 
 
-def test_a_session_without_a_book_is_skipped():
-    session = BookSession("ETHUSDT")
-    rows: list[Snapshot] = []
-    capture = LiveCapture(lambda row: rows.append(row) or True, clock=FakeClock())
-    capture.second_closed(session, 5, 6)
-    capture.capture_quiet([session])
+def test_nothing_is_stored_while_a_session_is_not_synced():
+    rows, capture = _collector()
+    fresh = BookSession("ETHUSDT")  # no book yet
+    capture.second_closed(fresh, 5, 6)
+    capture.capture_quiet([(fresh, 100)])
+    session = _live_session(2)
+    newest = session.last_event_time_ms // 1000
+    session.reset("test: stream restarted")  # book thrown away, waiting for a snapshot
+    assert not session.is_synced and session.last_event_time_ms
+    capture.second_closed(session, newest, newest + 3)
+    capture.capture_quiet([(session, newest + 10)])
     assert capture.queue_settled(everything=True) == 0 and rows == []
+
+
+def test_a_long_silence_is_filled_in_bounded_steps_without_a_hole(monkeypatch):
+    monkeypatch.setattr(capture_module, "MAX_FILL_SECONDS", 4)
+    session = _live_session(2)
+    newest = session.last_event_time_ms // 1000
+    rows, capture = _collector()
+    for _ in range(3):
+        capture.capture_quiet([(session, newest + 12)])
+    capture.second_closed(session, newest, newest + 20)  # 4 more of the 9 left
+    capture.queue_settled(everything=True)
+    assert [r.time_s for r in rows] == list(range(newest, newest + 15))  # 4 + 4 + 3, then 4
+
+
+def test_a_failing_or_refusing_store_costs_only_its_rows(monkeypatch):
+    session = _live_session(2)
+    newest = session.last_event_time_ms // 1000
+    taken: list[int] = []
+
+    def put(row: Snapshot) -> bool:
+        if row.time_s == newest + 1:
+            raise RuntimeError("disk on fire")
+        if row.time_s == newest + 2:
+            return False  # refused (queue full or over the cap)
+        taken.append(row.time_s)
+        return True
+
+    capture = LiveCapture(put, clock=FakeClock())
+    capture.second_closed(session, newest, newest + 4)
+    assert capture.queue_settled(everything=True) == 2
+    assert taken == [newest, newest + 3]
+    assert (capture.queued, capture.failed, capture.dropped) == (2, 1, 1)
+    monkeypatch.setattr(capture_module, "MAX_PENDING", 3)
+    capture.second_closed(session, newest + 3, newest + 9)  # 5 rows, room for 3
+    assert capture.dropped == 3
+    capture.queue_settled(everything=True)
+    assert taken[-3:] == [newest + 6, newest + 7, newest + 8]
 
 
 def test_run_queues_what_is_still_settling_when_cancelled():
     session = _live_session(2)
-    newest = session.counters.last_second
+    newest = session.last_event_time_ms // 1000
     rows: list[Snapshot] = []
     capture = LiveCapture(lambda row: rows.append(row) or True, settle=3600.0)
 
     async def run() -> None:
-        task = asyncio.create_task(capture.run(lambda: [session], interval=0.01))
+        task = asyncio.create_task(capture.run(lambda: [(session, -1)], interval=0.01))
         capture.second_closed(session, newest, newest + 2)
         await asyncio.sleep(0.05)
         assert rows == []  # still settling

@@ -144,3 +144,18 @@ def test_stats_says_when_the_retention_will_not_fit_the_cap(tmp_path, capsys):
     assert info["max_bytes"] == 1 << 20  # the cap the writer recorded, not the default
     assert info["projected_fits_cap"] is False  # 1 MiB cannot hold 7 days at ~50 B a second
     assert info["projected_bytes_at_retention"] > info["max_bytes"]
+
+
+def test_an_import_keeps_the_limits_the_server_set(tmp_path, capsys):
+    server_limits = {"retention_s": 30 * 86_400, "max_bytes": 4 << 30}
+    with SnapshotStore.open(tmp_path / "db", **server_limits):
+        pass
+    with SnapshotStore.open(tmp_path / "db") as store:  # what `import` does: no limits given
+        assert (store.retention_s, store.max_bytes) == (30 * 86_400, 4 << 30)
+    assert main(["stats", "--data-dir", str(tmp_path / "db")]) == 0
+    info = orjson.loads(capsys.readouterr().out)
+    assert (info["retention_s"], info["max_bytes"]) == (30 * 86_400, 4 << 30)
+    with SnapshotStore.open(tmp_path / "db", max_bytes=2 << 30) as store:  # a new cap is recorded
+        assert (store.retention_s, store.max_bytes) == (30 * 86_400, 2 << 30)
+    with SnapshotStore.open(tmp_path / "db", read_only=True, warm=False) as store:
+        assert store.max_bytes == 2 << 30
