@@ -19,6 +19,7 @@ bench/README.md, "Snapshot store").
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import math
 import shutil
@@ -31,6 +32,7 @@ import pytest
 import zstandard
 from rocksdict import WriteBatch
 
+from obcore.counters import FIELD_NAMES
 from obcore.numbers import format_decimal, parse_decimal
 from obcore.recording import Message, merge_by_time
 from obcore.replay import feed, l1_record
@@ -444,8 +446,62 @@ def model_floor(snapshots, recent: int = 256) -> dict[str, float]:
         "sizes, magnitude model": plain / n,
         f"sizes, + move-to-front of last {recent}": with_recent / n,
         "price steps, order-0": steps / n,
+        "positions, walk model (see walk_position_bits)": walk_position_bits(snapshots) / n,
         "counters, magnitude model": counters / n,
     }
+
+
+def walk_position_bits(snapshots, cache: int = 64) -> float:
+    """Ideal cost of *where* the top-20 levels are and which of them changed, another way.
+
+    Walk each side's new top 20 best first: the best price as a tick move (adaptive);
+    each next level as "the next level the decoder knows" (an adaptive yes/no) or, when
+    not, its tick gap from the level before (adaptive, one model per side and per whether
+    the price is known); then, for a known price, "did its size change" (adaptive yes/no).
+    Deletions are implicit (known levels the walk skips). The decoder's known levels are
+    the previous top 20 plus levels pushed out of it (up to ``cache``), as in the codec.
+    """
+    hit = collections.defaultdict(lambda: _Adaptive(2))
+    gaps = collections.defaultdict(lambda: _Adaptive(512))
+    changed = collections.defaultdict(lambda: _Adaptive(2))
+    best = _Adaptive(512)
+    for side, sign in (("bid", 1), ("ask", -1)):
+        known: dict[int, int] | None = None
+        for snapshot in snapshots:
+            prices = getattr(snapshot, f"{side}_prices").tolist()
+            qtys = getattr(snapshot, f"{side}_qtys").tolist()
+            if known is None or not prices:
+                known = dict(zip(prices, qtys))
+                continue
+            ordered = sorted(known, key=lambda p: -sign * p)
+            best.code(max(-255, min(255, sign * (prices[0] - ordered[0]))))
+            for index, (price, qty) in enumerate(zip(prices, qtys)):
+                if index:
+                    previous = prices[index - 1]
+                    following = next((k for k in ordered if sign * (previous - k) > 0), None)
+                    hit[side].code(following == price)
+                    if following != price:
+                        gaps[(side, price in known)].code(min(sign * (previous - price), 511))
+                if price in known:
+                    changed[side].code(known[price] != qty)
+            worst = prices[-1]
+            kept = {p: q for p, q in known.items() if len(prices) == DEPTH and sign * (worst - p) > 0}
+            kept.update(zip(prices, qtys))
+            known = {p: kept[p] for p in sorted(kept, key=lambda p: -sign * p)[:cache]}
+    models = [*hit.values(), *gaps.values(), *changed.values(), best]
+    return sum(model.bits for model in models)
+
+
+def bytes_without_quantity_counters(snapshots) -> float:
+    """Keys + values per snapshot with the six per-side quantity counters (added, reduced,
+    cancelled) zeroed: what they cost (no analytic of the spec reads them)."""
+    columns = [FIELD_NAMES.index(f"{side}_{kind}_qty") for side in ("bid", "ask") for kind in ("added", "reduced", "cancelled")]
+    trimmed = []
+    for snapshot in snapshots:
+        counters = snapshot.counters.copy()
+        counters[columns] = 0
+        trimmed.append(dataclasses.replace(snapshot, counters=counters))
+    return keys_and_values_per_snapshot(trimmed)
 
 
 def test_model_floor(benchmark):
@@ -453,6 +509,7 @@ def test_model_floor(benchmark):
     floor = benchmark.pedantic(model_floor, args=(eth_snapshots(),), rounds=1, iterations=1)
     for name, value in floor.items():
         SIZES[f"ETH model floor: {name}"] = value
+    SIZES["ETH without the 6 per-side quantity counters"] = bytes_without_quantity_counters(eth_snapshots())
     benchmark.extra_info.update({k: round(v, 1) for k, v in floor.items()})
     assert all(value > 0 for value in floor.values())
 
