@@ -151,7 +151,14 @@ def _run(paths: list[str], symbols: list[str] | None, emit: str, out: IO[bytes],
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; a directory stands for the recording files directly inside it."""
+    """Files as given; a directory stands for the recording files directly inside it.
+
+    Raises
+    ------
+    InvalidInputError
+        For a path that is neither a file nor a directory holding files (checked here, so
+        a command fails before it creates or reads anything).
+    """
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -159,8 +166,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
             if not inside:
                 raise InvalidInputError(f"directory {str(path)!r} holds no recording files")
             found.extend(inside)
-        else:
+        elif path.is_file():
             found.append(path)
+        else:
+            raise InvalidInputError(f"recording {str(path)!r} does not exist or is not a file")
     return found
 
 

@@ -146,10 +146,7 @@ def _import(args: argparse.Namespace) -> int:
     from obcore.replay import expand_paths
     from obcore.store.recorded import snapshots_from_recording
 
-    files = expand_paths(args.files)
-    for path in files:
-        if not path.is_file():
-            raise InvalidInputError(f"recording {str(path)!r} does not exist or is not a file")
+    files = expand_paths(args.files)  # checked before the store is created
     count = 0
     sessions: dict = {}
     with SnapshotStore.open(store_directory(args.data_dir, create=True)) as store:
