@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from obcore.recording import Message
 from obcore.session import BookSession, event_second
 from obcore.store.capture import LiveCapture
 from obcore.store.snapshot import Snapshot
 
-__all__ = ["snapshots_from_recording"]
+__all__ = ["snapshots_from_recording", "snapshots_from_routed"]
 
 #: Exchange seconds a row waits for late trades (a trade counts at its trade time, which
 #: may precede the event time of frames already applied).
@@ -52,7 +53,27 @@ def snapshots_from_recording(
     Snapshot
         In order of completion: by time within a symbol.
     """
-    from obcore.replay import feed, route
+    from obcore.replay import route
+
+    yield from snapshots_from_routed(route(paths, symbols, sessions))
+
+
+def snapshots_from_routed(routed: Iterable[tuple[Message, BookSession]]) -> Iterator[Snapshot]:
+    """:func:`snapshots_from_recording` for messages already paired with their sessions.
+
+    For input that is not simply a set of files, e.g. a recording without a REST snapshot
+    led by a stand-in one (the bench's diff-only BTCUSDT book).
+
+    Parameters
+    ----------
+    routed : iterable of (Message, BookSession)
+        In receive order, unfed (as :func:`obcore.replay.route` yields them).
+
+    Yields
+    ------
+    Snapshot
+    """
+    from obcore.replay import feed
 
     rows: list[Snapshot] = []
     clock = [0.0]  # newest exchange second seen
@@ -62,7 +83,7 @@ def snapshots_from_recording(
         return True
 
     capture = LiveCapture(keep, settle=SETTLE_SECONDS, clock=lambda: clock[0])
-    for message, session in route(paths, symbols, sessions):
+    for message, session in routed:
         if message.kind != "snapshot":
             second = event_second(message.payload)
             if second is not None:
