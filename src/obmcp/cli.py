@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--session-idle-seconds", type=float, help="idle HTTP session expiry (env OBMCP_SESSION_IDLE_SECONDS, default 1800)"
     )
     serve.add_argument(
+        "--session-reclaim-seconds",
+        type=float,
+        help="at the session cap, close the least recently used session idle this long for a new client "
+        "(env OBMCP_SESSION_RECLAIM_SECONDS, default 30)",
+    )
+    serve.add_argument(
         "--http-response",
         choices=("json", "sse"),
         help="answer each HTTP request POST with one JSON body (default) or an SSE stream (env OBMCP_HTTP_RESPONSE)",
@@ -92,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tool_names=args.tool_names,
             max_sessions=args.max_sessions,
             session_idle_seconds=args.session_idle_seconds,
+            session_reclaim_seconds=args.session_reclaim_seconds,
             http_response=args.http_response,
         )
     except InvalidInputError as exc:

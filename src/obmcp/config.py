@@ -2,7 +2,7 @@
 
 Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_STORE_MAX_BYTES``,
 ``OBMCP_STORE_RETENTION_DAYS``, ``OBMCP_TOKEN``,
-``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
+``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_SESSION_RECLAIM_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
 ``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
 environment. Secrets are kept out of ``repr`` so they never reach a log line.
 """
@@ -87,6 +87,9 @@ class ServerSettings:
     tool_names: str = "underscore"
     max_sessions: int = 50
     session_idle_seconds: float = 30 * 60
+    # At the session cap, the least recently used session idle this long is closed to
+    # admit a new client (clients that never send DELETE would lock everyone out).
+    session_reclaim_seconds: float = 30.0
     # "json" answers each request POST with one body: ~30 % more calls/s than an SSE
     # stream and half the 50-session p99 (bench/README.md). Our tools send nothing to the
     # client mid-request (no progress, logging or sampling), so nothing is lost; "sse" stays.
@@ -116,6 +119,8 @@ class ServerSettings:
             raise InvalidInputError(f"max sessions {self.max_sessions}: expected 1..100000")
         if not self.session_idle_seconds > 0:
             raise InvalidInputError(f"session idle timeout {self.session_idle_seconds}: expected > 0 seconds")
+        if not 0 <= self.session_reclaim_seconds < float("inf"):
+            raise InvalidInputError(f"session reclaim grace {self.session_reclaim_seconds}: expected >= 0 seconds")
         parse_source(self.source)
         # Anyone who can reach a non-loopback address could drive the server: demand a token.
         if self.mode == "http" and not is_loopback(self.host) and not self.token:
@@ -181,6 +186,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "store_max_bytes": _int(env, "OBMCP_STORE_MAX_BYTES", 1 << 30),
         "store_retention_days": _float(env, "OBMCP_STORE_RETENTION_DAYS", 7.0),
         "session_idle_seconds": _float(env, "OBMCP_SESSION_IDLE_SECONDS", 30 * 60),
+        "session_reclaim_seconds": _float(env, "OBMCP_SESSION_RECLAIM_SECONDS", 30.0),
         "allowed_hosts": _list(env, "OBMCP_ALLOWED_HOSTS"),
         "allowed_origins": _list(env, "OBMCP_ALLOWED_ORIGINS"),
         "http_response": env.get("OBMCP_HTTP_RESPONSE") or "json",
