@@ -68,7 +68,9 @@ async def run(settings: ServerSettings) -> None:
     async with open_backend(settings) as backend:
         mcp = build_server(settings, backend)
         if settings.mode == "stdio":
-            await mcp.run_stdio_async()
+            from obmcp.stdio import serve_stdio
+
+            await serve_stdio(mcp)
             return
         from obmcp.http import build_http_app, serve_http, wait_for_signal
 

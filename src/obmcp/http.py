@@ -43,6 +43,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from obmcp.config import ServerSettings, is_loopback
+from obmcp.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, check_message
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -52,7 +53,6 @@ __all__ = [
     "UNSUPPORTED_PROTOCOL_VERSION",
     "SessionGuard",
     "build_http_app",
-    "check_message",
     "hypercorn_config",
     "matches_allowed",
     "security_settings",
@@ -62,9 +62,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-INTERNAL_ERROR = -32603
 TOO_MANY_SESSIONS = -32000
 SESSION_NOT_FOUND = -32001
 MISSING_SESSION = -32002
@@ -156,61 +153,6 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _valid_id(value: Any) -> bool:
-    # JSON-RPC ids are strings or integers here (MCP forbids null; no fractions, no booleans).
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
-
-
-def check_message(body: bytes) -> tuple[Any, tuple[int, str, Any] | None]:
-    """Parse one JSON-RPC message and check its envelope (JSON-RPC 2.0 as MCP uses it).
-
-    Returns
-    -------
-    tuple
-        ``(message, None)`` when it is a well-formed request, notification or response;
-        ``(None, (code, text, id))`` otherwise: −32700 for a body that is not JSON (or is
-        nested too deeply to parse), −32600 for anything that is not a valid message
-        object; ``id`` is the request's id when it can be told, else None.
-    """
-    try:
-        message = json.loads(body)
-    except RecursionError:
-        return None, (PARSE_ERROR, "Parse error: JSON nested too deeply", None)
-    except ValueError as exc:
-        return None, (PARSE_ERROR, f"Parse error: {str(exc)[:200]}", None)
-    if isinstance(message, list):
-        return None, (INVALID_REQUEST, "Invalid Request: batches are not supported; send one message per POST", None)
-    if not isinstance(message, dict):
-        return None, (INVALID_REQUEST, f"Invalid Request: expected a JSON-RPC object, got {type(message).__name__}", None)
-    has_id = "id" in message
-    request_id = message.get("id") if _valid_id(message.get("id")) else None
-    if message.get("jsonrpc") != "2.0":
-        return None, (INVALID_REQUEST, 'Invalid Request: "jsonrpc" must be "2.0"', request_id)
-    if "method" in message:
-        if not isinstance(message["method"], str):
-            return None, (INVALID_REQUEST, 'Invalid Request: "method" must be a string', request_id)
-        if has_id and not _valid_id(message["id"]):
-            return None, (
-                INVALID_REQUEST,
-                f'Invalid Request: "id" must be a string or an integer, got {json.dumps(message["id"])[:40]}',
-                None,
-            )
-        if "params" in message and not isinstance(message["params"], dict):
-            return None, (INVALID_REQUEST, 'Invalid Request: "params" must be an object', request_id)
-        return message, None
-    # A response to one of our requests: an id and exactly one of result / error.
-    if ("result" in message) == ("error" in message) or not has_id:
-        return None, (
-            INVALID_REQUEST,
-            'Invalid Request: expected "method" (a request or notification) or "id" with exactly one of '
-            '"result" / "error" (a response)',
-            request_id,
-        )
-    if not _valid_id(message["id"]) and not (message["id"] is None and "error" in message):
-        return None, (INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer', None)
-    return message, None
 
 
 @dataclass

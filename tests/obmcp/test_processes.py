@@ -73,3 +73,36 @@ def test_sigterm_lets_the_call_in_flight_finish():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_stdio_answers_malformed_lines():
+    """Non-JSON lines, batches and messages without "jsonrpc" get a JSON-RPC error answer,
+    and the session goes on serving."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "obmcp.cli", "serve", "--mode", "stdio", "--source", "emulator"],
+        env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    lines = [
+        json.dumps(init),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        "this is not json",
+        json.dumps([{"jsonrpc": "2.0", "id": 2, "method": "ping"}]),
+        json.dumps({"id": 3, "method": "ping"}),
+        json.dumps({"jsonrpc": "2.0", "id": None, "method": "ping"}),
+        "",
+        json.dumps({"jsonrpc": "2.0", "id": 99, "method": "ping"}),
+    ]
+    try:
+        out, _ = proc.communicate("\n".join(lines) + "\n", timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert answers[0]["id"] == 1 and "result" in answers[0]
+    errors = [a for a in answers if "error" in a]
+    assert [e["error"]["code"] for e in errors] == [-32700, -32600, -32600, -32600], answers
+    assert errors[2]["id"] == 3 and errors[0]["id"] is None
+    assert answers[-1] == {"jsonrpc": "2.0", "id": 99, "result": {}}
