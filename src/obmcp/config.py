@@ -9,6 +9,7 @@ environment. Secrets are kept out of ``repr`` so they never reach a log line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ __all__ = [
     "BUNDLED_RECORDING",
     "HTTP_RESPONSE_MODES",
     "LOOPBACK_HOSTS",
+    "MIN_TOKEN_LENGTH",
     "ServerSettings",
     "is_loopback",
     "parse_source",
@@ -40,9 +42,22 @@ _MODES = ("stdio", "http")
 HTTP_RESPONSE_MODES = ("json", "sse")
 
 
+#: Shortest ``OBMCP_TOKEN`` accepted: a bearer token guards a server others can reach.
+MIN_TOKEN_LENGTH = 32
+
+
 def is_loopback(host: str) -> bool:
-    """True when ``host`` names this machine only (127.0.0.0/8, ``localhost``, ``::1``)."""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """True when ``host`` names this machine only: ``localhost`` or a literal loopback address.
+
+    Only literal addresses count (127.0.0.0/8, ``::1``); a name is never resolved, so
+    ``127.attacker.example`` is not loopback.
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_source(text: str) -> tuple[str, tuple[Path, ...]]:
@@ -122,6 +137,11 @@ class ServerSettings:
         if not 0 <= self.session_reclaim_seconds < float("inf"):
             raise InvalidInputError(f"session reclaim grace {self.session_reclaim_seconds}: expected >= 0 seconds")
         parse_source(self.source)
+        if self.mode == "http" and self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
+            raise InvalidInputError(
+                f"OBMCP_TOKEN has {len(self.token)} characters: expected at least {MIN_TOKEN_LENGTH} "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
         # Anyone who can reach a non-loopback address could drive the server: demand a token.
         if self.mode == "http" and not is_loopback(self.host) and not self.token:
             raise InvalidInputError(
