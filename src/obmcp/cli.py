@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 
 from obcore.errors import InvalidInputError
 
-from obmcp.config import ServerSettings, settings_from_env
+from obmcp.config import ServerSettings, read_env_file, settings_from_env
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -56,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("json", "sse"),
         help="answer each HTTP request POST with one JSON body (default) or an SSE stream (env OBMCP_HTTP_RESPONSE)",
     )
+    serve.add_argument(
+        "--env-file",
+        help="read settings from this file (default: ./.env if it exists); the environment and flags win over it",
+    )
     serve.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
 
@@ -83,12 +89,25 @@ async def run(settings: ServerSettings) -> None:
         await serve_http(app, settings, wait_for_signal, on_bound=announce)
 
 
+def _read_dotenv(env_file: str | None) -> dict[str, str]:
+    """Settings from ``--env-file`` (which must exist) or ``./.env`` (if it exists)."""
+    path = Path(env_file).expanduser() if env_file is not None else Path(".env")
+    if env_file is None and not path.is_file():
+        return {}
+    try:
+        return read_env_file(path)
+    except OSError as exc:
+        raise InvalidInputError(f"--env-file {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``obmcp`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        env = {**_read_dotenv(args.env_file), **os.environ}
         settings = settings_from_env(
+            env,
             mode=args.mode,
             host=args.host,
             port=args.port,

@@ -4,7 +4,8 @@ Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_STORE_MAX
 ``OBMCP_STORE_RETENTION_DAYS``, ``OBMCP_TOKEN``,
 ``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_SESSION_RECLAIM_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
 ``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
-environment. Secrets are kept out of ``repr`` so they never reach a log line.
+environment, the environment over a ``.env`` file (``obmcp serve`` reads ``./.env`` or
+``--env-file``; :func:`read_env_file`). Secrets are kept out of ``repr`` so they never reach a log line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "ServerSettings",
     "is_loopback",
     "parse_source",
+    "read_env_file",
     "settings_from_env",
 ]
 
@@ -186,6 +188,40 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
 
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(key, "").split(",") if part.strip())
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read a ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, blank lines, optional ``export``.
+
+    A value may be quoted (``'…'`` or ``"…"``, taken as written); an unquoted value ends at
+    `` #``. No interpolation, no escapes.
+
+    Raises
+    ------
+    InvalidInputError
+        A line that is not ``KEY=VALUE``, named by file and line number (never its text:
+        it may hold a secret).
+    """
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key or not (key.replace("_", "a").isalnum() and key.isascii() and not key[0].isdigit()):
+            raise InvalidInputError(f"{path}:{number}: expected KEY=VALUE (a variable name, '=', a value)")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif value[:1] in ("'", '"'):
+            raise InvalidInputError(f"{path}:{number}: {key}: the quoted value has no closing quote")
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
