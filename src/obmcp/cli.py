@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -15,7 +16,7 @@ from obcore.errors import InvalidInputError
 
 from obmcp.config import ServerSettings, read_env_file, settings_from_env
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "run", "run_until_done"]
 
 logger = logging.getLogger("obmcp")
 
@@ -125,11 +126,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInputError as exc:
         print(f"obmcp: {exc}", file=sys.stderr)
         return 2
+    return run_until_done(run, settings)
+
+
+def run_until_done(main_coroutine: Any, *args: Any) -> int:
+    """``anyio.run`` the server; a start-up mistake is one ``obmcp: …`` line and status 2.
+
+    Port in use, an unresolvable host, a replay file that is not a recording, a data dir
+    another server holds: all raise :class:`InvalidInputError` and end here, no traceback.
+    """
     try:
-        anyio.run(run, settings)
+        anyio.run(main_coroutine, *args)
     except KeyboardInterrupt:
         pass
+    except BaseException as exc:
+        error = _startup_error(exc)
+        if error is None:
+            raise
+        print(f"obmcp: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _startup_error(exc: BaseException) -> InvalidInputError | None:
+    """The InvalidInputError in ``exc`` (possibly inside an exception group), else None."""
+    if isinstance(exc, InvalidInputError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_startup_error(inner) for inner in exc.exceptions]
+        errors = [error for error in found if error is not None]
+        if errors and len(errors) == len(exc.exceptions):
+            return errors[0]
+    return None
 
 
 if __name__ == "__main__":

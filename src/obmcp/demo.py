@@ -13,8 +13,6 @@ import json
 import sys
 from collections.abc import Sequence
 
-import anyio
-
 from obmcp.config import settings_from_env
 
 __all__ = ["connection_help", "main"]
@@ -96,11 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    try:
-        anyio.run(_run, args.port, args.host)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    from obmcp.cli import run_until_done
+
+    return run_until_done(_run, args.port, args.host)
 
 
 if __name__ == "__main__":

@@ -478,8 +478,7 @@ async def serve_http(
     from hypercorn.asyncio import serve
 
     config = hypercorn_config(settings)
-    if on_bound is not None:
-        _report_bound(config, on_bound)
+    _bind(config, settings, on_bound or (lambda urls: None))
 
     async def trigger() -> None:
         await shutdown_trigger()
@@ -491,9 +490,38 @@ async def serve_http(
     await serve(app, config, shutdown_trigger=trigger)  # type: ignore[arg-type]
 
 
-def _report_bound(config: Any, on_bound: Callable[[list[str]], None]) -> None:
-    """Pre-bind the sockets so the real port is known before serving (``port=0``)."""
-    sockets = config.create_sockets()
+def _bind(config: Any, settings: ServerSettings, on_bound: Callable[[list[str]], None]) -> None:
+    """Pre-bind the sockets so the real port is known before serving (``port=0``).
+
+    Raises
+    ------
+    InvalidInputError
+        The address cannot be listened on (port in use, a host that does not resolve or
+        is not this machine's), in one line naming host and port.
+    """
+    import errno
+    import socket
+
+    from obcore.errors import InvalidInputError
+
+    where = f"{settings.host}:{settings.port}"
+    try:
+        sockets = config.create_sockets()
+    except socket.gaierror as exc:
+        raise InvalidInputError(
+            f"cannot listen on {where}: host {settings.host!r} does not resolve ({exc.strerror}); "
+            "give --host an address or name of this machine"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is in use (another server, a second `make demo`?); stop it or pick another --port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = f"{settings.host!r} is not an address of this machine"
+        elif exc.errno == errno.EACCES:
+            reason = "permission denied (ports below 1024 need privileges)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise InvalidInputError(f"cannot listen on {where}: {reason}") from None
     urls = []
     for sock in sockets.insecure_sockets:
         host, port = sock.getsockname()[:2]
