@@ -10,6 +10,7 @@ environment, the environment over a ``.env`` file (``obmcp serve`` reads ``./.en
 
 from __future__ import annotations
 
+import importlib.resources
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -32,11 +33,10 @@ __all__ = [
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-#: The real ETHUSDT recording shipped with the repository (see data/NOTICE.md).
-BUNDLED_RECORDING = (
-    Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240808.gz",
-    Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240809.gz",
-)
+_BUNDLED_DIR = Path(str(importlib.resources.files("obmcp") / "data" / "binance-ethusdt-2024-08-09"))
+#: The real ETHUSDT recording shipped inside the package (obmcp/data/NOTICE.md), so
+#: ``--source emulator`` works from any install, not only from a source checkout.
+BUNDLED_RECORDING = (_BUNDLED_DIR / "ethusdt_20240808.gz", _BUNDLED_DIR / "ethusdt_20240809.gz")
 
 _TOOL_NAME_STYLES = ("underscore", "dotted")
 _MODES = ("stdio", "http")
@@ -74,6 +74,12 @@ def parse_source(text: str) -> tuple[str, tuple[Path, ...]]:
     if text == "live":
         return "live", ()
     if text == "emulator":
+        missing = [str(path) for path in BUNDLED_RECORDING if not path.is_file()]
+        if missing:
+            raise InvalidInputError(
+                f"--source emulator: the bundled recording is missing from this install ({missing[0]}); "
+                "reinstall obcore[mcp], or use --source replay:FILE"
+            )
         return "emulator", BUNDLED_RECORDING
     if text.startswith("replay:"):
         names = [part for part in text[len("replay:") :].split(",") if part]
