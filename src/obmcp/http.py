@@ -226,12 +226,17 @@ class SessionGuard:
         host = headers.get(b"host", b"").decode("latin-1")
         if not matches_allowed(host, self._hosts):
             logger.warning("refused a request with Host %r (not in the allowed hosts)", host[:100])
-            await _send_json(send, *_json_error(421, INVALID_REQUEST, "Misdirected Request: Host not allowed"))
+            text = (
+                "Misdirected Request: Host not allowed; a server reached by another name or address "
+                "lists it in OBMCP_ALLOWED_HOSTS (e.g. 192.168.1.20:8000)"
+            )
+            await _send_json(send, *_json_error(421, INVALID_REQUEST, text))
             return
         origin = headers.get(b"origin", b"").decode("latin-1")
         if origin and not matches_allowed(origin, self._origins):
             logger.warning("refused a request with Origin %r (not in the allowed origins)", origin[:100])
-            await _send_json(send, *_json_error(403, INVALID_REQUEST, "Forbidden: Origin not allowed"))
+            text = "Forbidden: Origin not allowed; list it in OBMCP_ALLOWED_ORIGINS"
+            await _send_json(send, *_json_error(403, INVALID_REQUEST, text))
             return
         if scope["path"].rstrip("/") != MCP_PATH:
             await _send_json(send, *_json_error(404, -32601, f"Not found: {scope['path']!r}; the endpoint is /mcp"))

@@ -320,3 +320,24 @@ async def test_fuzzed_requests_never_get_a_500():
         assert (await http.post(url, json=PING, headers=session)).json()["id"] == 7
     assert all(status < 500 for status in statuses), statuses
     assert sum(statuses.values()) == len(bodies) >= 270
+
+
+# --- item 8: remote use end to end (token + OBMCP_ALLOWED_HOSTS + Origin) ------------------
+
+
+async def test_remote_use_needs_the_token_and_the_host_listed():
+    token = "r" * 40
+    remote = {**ACCEPT, "authorization": f"Bearer {token}"}
+    async with running_http(settings(token=token)) as url, httpx.AsyncClient() as http:
+        port = url.split(":")[2].split("/")[0]
+        refused = await http.post(url, json=INIT, headers={**remote, "host": f"mybox.lan:{port}"})
+        assert refused.status_code == 421 and "OBMCP_ALLOWED_HOSTS" in refused.json()["error"]["message"]
+    cfg = settings(token=token, allowed_hosts=("mybox.lan:*",), allowed_origins=("https://app.example",))
+    async with running_http(cfg) as url, httpx.AsyncClient() as http:
+        port = url.split(":")[2].split("/")[0]
+        lan = {**remote, "host": f"mybox.lan:{port}"}
+        assert (await http.post(url, json=INIT, headers={**lan, "authorization": "Bearer wrong"})).status_code == 401
+        assert (await http.post(url, json=INIT, headers=lan)).status_code == 200
+        assert (await http.post(url, json=INIT, headers={**lan, "origin": "https://app.example"})).status_code == 200
+        evil = await http.post(url, json=INIT, headers={**lan, "origin": "https://app.example.evil"})
+        assert evil.status_code == 403 and "OBMCP_ALLOWED_ORIGINS" in evil.json()["error"]["message"]
