@@ -174,6 +174,10 @@ class _Sessions:
             self.in_flight.pop(sid, None)
         self.last_used[sid] = time.monotonic()
 
+    def forget(self, sid: str) -> None:
+        self.in_flight.pop(sid, None)
+        self.last_used.pop(sid, None)
+
 
 class SessionGuard:
     """ASGI middleware in front of the SDK app; see the module docstring for the rules.
@@ -277,7 +281,10 @@ class SessionGuard:
         if scope["method"] == "GET" and self._closing:
             await _send_json(send, *_json_error(503, INTERNAL_ERROR, "Service Unavailable: the server is shutting down"))
             return
-        self._sessions.begin(sid)
+        # Only sessions the SDK holds are tracked: made-up ids (answered 404) leave no trace.
+        tracked = sid in self._open_sessions()
+        if tracked:
+            self._sessions.begin(sid)
         try:
             if scope["method"] == "GET":
                 # A GET is the session's SSE stream: it stays open while idle, so shutdown
@@ -291,7 +298,14 @@ class SessionGuard:
             else:
                 await self.app(scope, receive, _rewrite_error_codes(send))
         finally:
-            self._sessions.end(sid)
+            if tracked:
+                self._sessions.end(sid)
+                if sid not in self._open_sessions():  # ended by this request (DELETE)
+                    self._sessions.forget(sid)
+
+    def _open_sessions(self) -> dict[str, Any]:
+        instances = getattr(self._manager, "_server_instances", None)
+        return instances if isinstance(instances, dict) else {}
 
     async def _read_checked_body(
         self, headers: dict[bytes, bytes], receive: Receive, send: Send
@@ -322,14 +336,13 @@ class SessionGuard:
 
     async def _reclaim_if_full(self) -> None:
         """At the session cap, end the least recently used session idle for the reclaim grace."""
-        instances = getattr(self._manager, "_server_instances", None)
-        if instances is None or len(instances) < self._max_sessions:
+        instances = self._open_sessions()
+        if len(instances) < self._max_sessions:
             return
         now = time.monotonic()
         known = self._sessions
         for stale in set(known.last_used) - set(instances):
-            known.last_used.pop(stale, None)
-            known.in_flight.pop(stale, None)
+            known.forget(stale)
         idle = []
         for sid in list(instances):
             # A session we have not seen answer yet (its initialize is in flight) starts now.

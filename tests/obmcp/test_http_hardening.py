@@ -341,3 +341,30 @@ async def test_remote_use_needs_the_token_and_the_host_listed():
         assert (await http.post(url, json=INIT, headers={**lan, "origin": "https://app.example"})).status_code == 200
         evil = await http.post(url, json=INIT, headers={**lan, "origin": "https://app.example.evil"})
         assert evil.status_code == 403 and "OBMCP_ALLOWED_ORIGINS" in evil.json()["error"]["message"]
+
+
+async def test_made_up_session_ids_leave_no_state_behind():
+    cfg = settings()
+    app = build_http_app(build_server(cfg, Backend()), cfg)
+    async with _server_app(cfg, app) as url, httpx.AsyncClient() as http:
+        real = await _session(http, url)
+        for i in range(200):
+            made_up = {**ACCEPT, "mcp-session-id": f"made-up-{i}", "mcp-protocol-version": "2025-11-25"}
+            assert (await http.post(url, json=PING, headers=made_up)).status_code == 404
+        assert (await http.post(url, json=PING, headers=real)).status_code == 200
+        assert set(app._sessions.last_used) == {real["mcp-session-id"]}
+        assert (await http.delete(url, headers=real)).status_code == 200
+        assert app._sessions.last_used == {} and app._sessions.in_flight == {}
+
+
+@contextlib.asynccontextmanager
+async def _server_app(cfg: ServerSettings, app) -> AsyncIterator[str]:
+    stop = anyio.Event()
+    bound: list[str] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(serve_http, app, cfg, stop.wait, bound.extend)
+        with anyio.fail_after(10):
+            while not bound:
+                await anyio.sleep(0.01)
+        yield bound[0] + "/mcp"
+        stop.set()
