@@ -220,6 +220,14 @@ def _bound(value: object) -> str:
     return str(value)
 
 
+def _non_null(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An optional value's schema (``anyOf: [X, null]``) as X, keeping the outer examples."""
+    options = [s for s in schema.get("anyOf", ()) if s.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    return {**options[0], **({"examples": schema["examples"]} if "examples" in schema else {})}
+
+
 def _expected(schema: Mapping[str, Any]) -> str:
     """What a JSON Schema accepts, in a few words (only the keywords our models use)."""
     if "anyOf" in schema:
@@ -261,12 +269,9 @@ def _schema_at(schema: Mapping[str, Any], loc: tuple[int | str, ...]) -> Mapping
     for part in loc[1:]:
         if node is None:
             return None
-        if "anyOf" in node:  # an optional list: look inside its non-null branch
-            node = next((s for s in node["anyOf"] if s.get("type") != "null"), None)
-            if node is None:
-                return None
+        node = _non_null(node)  # an optional list: look inside its non-null branch
         node = node.get("items") if isinstance(part, int) else node.get("properties", {}).get(part)
-    return node
+    return None if node is None else _non_null(node)
 
 
 def _loc_name(loc: tuple[int | str, ...]) -> str:
