@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
@@ -118,7 +118,9 @@ class CatalogServer(MCPServer[Any]):
         """The catalog's tools, then any added with ``add_tool``."""
         return [*self._listing, *await super().list_tools()]
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
         """Run a catalog tool (or an ``add_tool`` one); an unknown name is JSON-RPC −32602."""
         entry = self._entries.get(name)
         if entry is not None:
