@@ -247,6 +247,11 @@ def find_walls(prices: Sequence[int] | np.ndarray, qtys: Sequence[int] | np.ndar
         raise InvalidInputError(f"limit {limit!r}: expected an integer >= 1")
     if len(prices) != len(qtys):
         raise InvalidInputError(f"prices ({len(prices)}) and qtys ({len(qtys)}) differ in length")
+    return _walls(prices, qtys, side, limit)
+
+
+def _walls(prices: Sequence[int] | np.ndarray, qtys: Sequence[int] | np.ndarray, side: Side, limit: int) -> tuple[Wall, ...]:
+    """:func:`find_walls` on arguments already checked."""
     # Plain Python: on <= 100 values sorted() is ~5x cheaper than numpy.median's dispatch.
     window = qtys[:WALL_WINDOW]
     window = window.tolist() if isinstance(window, np.ndarray) else list(window)
@@ -293,8 +298,11 @@ def sweep_estimates(book: LiquidityBook, notionals: Sequence[float] = DEFAULT_NO
     InvalidInputError
         No notional, or one that is not a finite number > 0.
     """
-    values = _check_notionals(notionals)
-    return tuple(book.sweep(side, n) for side in ("buy", "sell") for n in values)
+    return _sweeps(book, _check_notionals(notionals))
+
+
+def _sweeps(book: LiquidityBook, notionals: tuple[float, ...]) -> tuple[SweepResult, ...]:
+    return tuple(book.sweep(side, n) for side in ("buy", "sell") for n in notionals)
 
 
 def book_liquidity(
@@ -332,7 +340,9 @@ def book_liquidity(
     rows = levels.tolist()
     bid_prices, bid_qtys = rows[0][:n_bids], rows[1][:n_bids]
     ask_prices, ask_qtys = rows[2][:n_asks], rows[3][:n_asks]
-    walls = find_walls(bid_prices, bid_qtys, "bid", wall_limit) + find_walls(ask_prices, ask_qtys, "ask", wall_limit)
+    if not isinstance(wall_limit, int) or isinstance(wall_limit, bool) or wall_limit < 1:
+        raise InvalidInputError(f"wall_limit {wall_limit!r}: expected an integer >= 1")
+    walls = _walls(bid_prices, bid_qtys, "bid", wall_limit) + _walls(ask_prices, ask_qtys, "ask", wall_limit)
     return Liquidity(
         top=top,
         top_n=top_n,
@@ -340,7 +350,7 @@ def book_liquidity(
         ask_volume=sum(ask_qtys[:top_n]),
         imbalance=book.imbalance(top_n),
         walls=walls,
-        sweeps=sweep_estimates(book, values),
+        sweeps=_sweeps(book, values),
         bid_levels=int(book.bid_count),
         ask_levels=int(book.ask_count),
     )
