@@ -53,10 +53,11 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from obcore.errors import BinanceError, ObcoreError
+from obcore.errors import BinanceError, ObcoreError, TransportError
 
 from obmcp.backend import Backend
 from obmcp.book_service import L1Cache
+from obmcp.service import MarketClient
 from obmcp.validation import symbol_hint
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,20 @@ class ToolContext:
 
     backend: Backend
     l1_cache: L1Cache = field(default_factory=L1Cache)
+
+    @property
+    def client(self) -> MarketClient:
+        """The backend's REST client.
+
+        Raises
+        ------
+        TransportError
+            The server runs without one.
+        """
+        client = self.backend.client
+        if client is None:
+            raise TransportError("no REST client: the server runs without a data source")
+        return client
 
 
 @dataclass(frozen=True)

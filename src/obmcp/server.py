@@ -18,7 +18,7 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Icon, InputRequiredResult, TextContent, ToolAnnotations
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
@@ -60,7 +60,7 @@ def mcp_tool(entry: ToolEntry[Any, Any], wire_name: str) -> MCPTool:
 
 def call_result(outcome: Outcome) -> CallToolResult:
     """The ``tools/call`` result of an outcome: structured content and summary, or ``isError``."""
-    content = [TextContent(type="text", text=outcome.text)]
+    content: list[ContentBlock] = [TextContent(type="text", text=outcome.text)]
     if outcome.is_error or outcome.result is None:
         return CallToolResult(content=content, is_error=True)
     return CallToolResult(content=content, structured_content=outcome.result.model_dump(mode="json"))
@@ -101,12 +101,25 @@ class CatalogServer(MCPServer[Any]):
         """The context the catalog's tools run with."""
         return self._context
 
-    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **options: Any) -> None:
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
         """``MCPServer.add_tool``, refusing a name the catalog already serves."""
         wire_name = name or fn.__name__
         if wire_name in self._entries:
             raise ValueError(f"tool {wire_name!r} is already served from the catalog")
-        super().add_tool(fn, name=name, **options)
+        super().add_tool(
+            fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta,
+            structured_output=structured_output,
+        )  # fmt: skip
         self._sdk_tools.add(wire_name)
 
     def remove_tool(self, name: str) -> None:

@@ -47,7 +47,7 @@ class KlinesArguments(Arguments):
 
 # ------------------------------------------------------------------ get_ticker
 async def _ticker(context: ToolContext, args: SymbolArguments) -> Ticker:
-    return await service.get_ticker(context.backend.client, args.symbol)
+    return await service.get_ticker(context.client, args.symbol)
 
 
 def _ticker_text(args: SymbolArguments, t: Ticker) -> str:
@@ -59,7 +59,7 @@ def _ticker_text(args: SymbolArguments, t: Ticker) -> str:
 
 # --------------------------------------------------------------- get_orderbook
 async def _orderbook(context: ToolContext, args: OrderBookArguments) -> OrderBook:
-    return await service.get_orderbook(context.backend.client, args.symbol, args.limit)
+    return await service.get_orderbook(context.client, args.symbol, args.limit)
 
 
 def _orderbook_text(args: OrderBookArguments, book: OrderBook) -> str:
@@ -73,7 +73,7 @@ def _orderbook_text(args: OrderBookArguments, book: OrderBook) -> str:
 
 # ----------------------------------------------------------- get_recent_trades
 async def _trades(context: ToolContext, args: TradesArguments) -> RecentTrades:
-    return await service.get_recent_trades(context.backend.client, args.symbol, args.limit)
+    return await service.get_recent_trades(context.client, args.symbol, args.limit)
 
 
 def _trades_text(args: TradesArguments, result: RecentTrades) -> str:
@@ -86,7 +86,7 @@ def _trades_text(args: TradesArguments, result: RecentTrades) -> str:
 # ------------------------------------------------------------------ get_klines
 async def _klines(context: ToolContext, args: KlinesArguments) -> Klines:
     return await service.get_klines(
-        context.backend.client, args.symbol, args.interval, args.start_time, args.end_time, args.limit
+        context.client, args.symbol, args.interval, args.start_time, args.end_time, args.limit
     )
 
 
@@ -102,7 +102,7 @@ def _klines_text(args: KlinesArguments, result: Klines) -> str:
 
 # ----------------------------------------------------------- get_exchange_info
 async def _exchange_info(context: ToolContext, args: SymbolArguments) -> ExchangeInfo:
-    return await service.get_exchange_info(context.backend.client, args.symbol)
+    return await service.get_exchange_info(context.client, args.symbol)
 
 
 def _exchange_info_text(args: SymbolArguments, info: ExchangeInfo) -> str:
@@ -116,7 +116,7 @@ def _exchange_info_text(args: SymbolArguments, info: ExchangeInfo) -> str:
 
 # --------------------------------------------------------------- get_avg_price
 async def _avg_price(context: ToolContext, args: SymbolArguments) -> AvgPrice:
-    return await service.get_avg_price(context.backend.client, args.symbol)
+    return await service.get_avg_price(context.client, args.symbol)
 
 
 def _avg_price_text(args: SymbolArguments, avg: AvgPrice) -> str:
