@@ -22,6 +22,9 @@ Adding a tool
    a ``run(context, args)`` that calls the service function, and a
    ``summary(args, result)`` returning the readable text line(s).
 3. A new ``obmcp/tools`` module is listed once in ``obmcp.tools.CATALOG``.
+4. A tool that belongs to a feature that can be switched off names its ``group``
+   (:data:`ANALYTICS`); :func:`select` drops the switched-off groups before any
+   transport lists anything, so such a tool is then served nowhere.
 Nothing else changes: the MCP listing, schema, argument refusal and error mapping follow.
 
 Arguments
@@ -46,7 +49,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
@@ -63,6 +66,8 @@ from obmcp.validation import symbol_hint
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ANALYTICS",
+    "CORE",
     "READ_ONLY_LOCAL",
     "READ_ONLY_REMOTE",
     "Arguments",
@@ -73,6 +78,7 @@ __all__ = [
     "describe_arguments_error",
     "describe_error",
     "invoke",
+    "select",
 ]
 
 In = TypeVar("In", bound="Arguments")
@@ -105,6 +111,22 @@ class Hints:
     destructive: bool
     idempotent: bool
     open_world: bool
+
+
+#: Group of the tools always served.
+CORE = "core"
+#: Group of the order-flow / volume-profile analytics tools (``--no-analytics`` drops them).
+ANALYTICS = "analytics"
+
+
+def select(entries: Sequence[ToolEntry[Any, Any]], disabled_groups: Collection[str] = ()) -> tuple[ToolEntry[Any, Any], ...]:
+    """The entries to serve: those whose ``group`` is not switched off, in catalog order.
+
+    Every transport (MCP over stdio and HTTP, gRPC) lists and calls only these, so a
+    switched-off tool is listed nowhere and is an unknown tool everywhere.
+    """
+    off = frozenset(disabled_groups)
+    return tuple(entry for entry in entries if entry.group not in off)
 
 
 #: Reads local state only (the live books): no side effects, same effect on repeat.
@@ -166,6 +188,9 @@ class ToolEntry(Generic[In, Out]):
         ``async run(context, args) -> output_model``: calls the service function.
     summary : callable
         ``summary(args, result) -> str``: the readable text next to the structure.
+    group : str
+        Feature group (:data:`CORE`, :data:`ANALYTICS`): a switched-off group is not
+        served (:func:`select`).
     """
 
     name: str
@@ -176,6 +201,7 @@ class ToolEntry(Generic[In, Out]):
     hints: Hints
     run: Callable[[ToolContext, In], Awaitable[Out]]
     summary: Callable[[In, Out], str]
+    group: str = "core"
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:

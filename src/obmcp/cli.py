@@ -1,4 +1,4 @@
-"""Command line: ``obmcp serve --mode stdio|http …``."""
+"""Command line: ``obmcp serve --mode stdio|http|grpc …``."""
 
 from __future__ import annotations
 
@@ -26,9 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="obmcp", description="MCP server for Binance spot market data and live books")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the MCP server")
-    serve.add_argument("--mode", choices=("stdio", "http"), default="stdio")
-    serve.add_argument("--host", help="bind address for http (env HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port for http (env PORT, default 8000)")
+    serve.add_argument("--mode", choices=("stdio", "http", "grpc"), default="stdio",
+                       help="grpc needs the extra obcore[grpc] (docs/GRPC.md)")  # fmt: skip
+    serve.add_argument("--host", help="bind address for http/grpc (env HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port for http/grpc (env PORT, default 8000 http, 50053 grpc)")
+    serve.add_argument("--no-analytics", dest="analytics", action="store_const", const=False,
+                       help="do not serve the analytics tools (env OBMCP_ANALYTICS=0)")  # fmt: skip
     serve.add_argument(
         "--source", default="live", help="live | emulator (bundled recording) | replay:FILE[,FILE] (default live)"
     )
@@ -72,8 +75,12 @@ async def run(settings: ServerSettings) -> None:
     from obmcp.backend import open_backend
     from obmcp.server import build_server
 
+    grpc_transport = _grpc_transport() if settings.mode == "grpc" else None
     async with open_backend(settings) as backend:
         mcp = build_server(settings, backend)
+        if grpc_transport is not None:
+            await grpc_transport.serve_provider(mcp, settings)
+            return
         if settings.mode == "stdio":
             from obmcp.stdio import serve_stdio
 
@@ -88,6 +95,20 @@ async def run(settings: ServerSettings) -> None:
                 print(f"obmcp: serving MCP at {url}/mcp", file=sys.stderr, flush=True)
 
         await serve_http(app, settings, wait_for_signal, on_bound=announce)
+
+
+def _grpc_transport() -> Any:
+    """``obmcp.grpc_transport``, or one clear error naming the extra when grpcio is missing."""
+    try:
+        from obmcp import grpc_transport
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in ("grpc", "grpc_health", "grpc_reflection", "google"):
+            raise
+        raise InvalidInputError(
+            f"--mode grpc needs the grpc extra (module {exc.name!r} is not installed): pip install 'obcore[grpc]'"
+        ) from None
+    return grpc_transport
 
 
 def _read_dotenv(env_file: str | None) -> dict[str, str]:
@@ -122,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             session_idle_seconds=args.session_idle_seconds,
             session_reclaim_seconds=args.session_reclaim_seconds,
             http_response=args.http_response,
+            analytics=args.analytics,
         )
     except InvalidInputError as exc:
         print(f"obmcp: {exc}", file=sys.stderr)

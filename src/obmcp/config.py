@@ -3,7 +3,7 @@
 Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_STORE_MAX_BYTES``,
 ``OBMCP_STORE_RETENTION_DAYS``, ``OBMCP_TOKEN``,
 ``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_SESSION_RECLAIM_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
-``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
+``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``OBMCP_ANALYTICS``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
 environment, the environment over a ``.env`` file (``obmcp serve`` reads ``./.env`` or
 ``--env-file``; :func:`read_env_file`). Secrets are kept out of ``repr`` so they never reach a log line.
 """
@@ -21,6 +21,7 @@ from obcore.errors import InvalidInputError
 
 __all__ = [
     "BUNDLED_RECORDING",
+    "DEFAULT_PORTS",
     "HTTP_RESPONSE_MODES",
     "LOOPBACK_HOSTS",
     "MIN_TOKEN_LENGTH",
@@ -39,7 +40,11 @@ _BUNDLED_DIR = Path(str(importlib.resources.files("obmcp") / "data" / "binance-e
 BUNDLED_RECORDING = (_BUNDLED_DIR / "ethusdt_20240808.gz", _BUNDLED_DIR / "ethusdt_20240809.gz")
 
 _TOOL_NAME_STYLES = ("underscore", "dotted")
-_MODES = ("stdio", "http")
+_MODES = ("stdio", "http", "grpc")
+#: Modes serving on a network port, where the loopback/token rule applies.
+_NETWORK_MODES = ("http", "grpc")
+#: ``PORT``'s default per mode (``grpc``: the provider port of docs/GRPC.md).
+DEFAULT_PORTS = {"stdio": 8000, "http": 8000, "grpc": 50053}
 #: How a request POST is answered over HTTP: one JSON body, or an SSE stream.
 HTTP_RESPONSE_MODES = ("json", "sse")
 
@@ -117,6 +122,8 @@ class ServerSettings:
     # stream and half the 50-session p99 (bench/README.md). Our tools send nothing to the
     # client mid-request (no progress, logging or sampling), so nothing is lost; "sse" stays.
     http_response: str = "json"
+    # The analytics tools (catalog group "analytics"); off: listed nowhere (OBMCP_ANALYTICS=0).
+    analytics: bool = True
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     token: str | None = field(default=None, repr=False)
@@ -145,16 +152,16 @@ class ServerSettings:
         if not 0 <= self.session_reclaim_seconds < float("inf"):
             raise InvalidInputError(f"session reclaim grace {self.session_reclaim_seconds}: expected >= 0 seconds")
         parse_source(self.source)
-        if self.mode == "http" and self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
+        if self.mode in _NETWORK_MODES and self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
             raise InvalidInputError(
                 f"OBMCP_TOKEN has {len(self.token)} characters: expected at least {MIN_TOKEN_LENGTH} "
                 "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         # Anyone who can reach a non-loopback address could drive the server: demand a token.
-        if self.mode == "http" and not is_loopback(self.host) and not self.token:
+        if self.mode in _NETWORK_MODES and not is_loopback(self.host) and not self.token:
             raise InvalidInputError(
                 f"host {self.host!r} is not a loopback address: set OBMCP_TOKEN so every request "
-                "must carry 'Authorization: Bearer <token>'"
+                "must carry 'Authorization: Bearer <token>'" + (" metadata" if self.mode == "grpc" else "")
             )
 
     @property
@@ -166,6 +173,11 @@ class ServerSettings:
     def source_paths(self) -> tuple[Path, ...]:
         """Recording files replayed by the in-process emulator (empty for ``live``)."""
         return parse_source(self.source)[1]
+
+    @property
+    def disabled_groups(self) -> frozenset[str]:
+        """Catalog groups switched off (``obmcp.catalog.select`` drops their tools)."""
+        return frozenset() if self.analytics else frozenset({"analytics"})
 
     def tool_name(self, name: str) -> str:
         """The wire name of tool ``name``: ``binance_<name>`` or ``binance.<name>``."""
@@ -190,6 +202,21 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise InvalidInputError(f"{key}={raw!r}: expected a number of seconds") from None
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise InvalidInputError(f"{key}={raw!r}: expected 1/true/yes/on or 0/false/no/off")
 
 
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
@@ -243,7 +270,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     env = os.environ if env is None else env
     values: dict[str, object] = {
         "host": env.get("HOST") or "127.0.0.1",
-        "port": _int(env, "PORT", 8000),
+        "port": _int(env, "PORT", DEFAULT_PORTS.get(str(overrides.get("mode") or "stdio"), 8000)),
+        "analytics": _bool(env, "OBMCP_ANALYTICS", True),
         "max_sessions": _int(env, "OBMCP_MAX_SESSIONS", 50),
         "store_max_bytes": _int(env, "OBMCP_STORE_MAX_BYTES", 1 << 30),
         "store_retention_days": _float(env, "OBMCP_STORE_RETENTION_DAYS", 7.0),

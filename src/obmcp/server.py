@@ -22,7 +22,7 @@ from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Icon, InputR
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
-from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke
+from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, select
 from obmcp.config import ServerSettings
 from obmcp.tools import CATALOG
 
@@ -150,14 +150,15 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     Parameters
     ----------
     settings : ServerSettings
-        ``tool_names`` chooses ``binance_<name>`` or ``binance.<name>``.
+        ``tool_names`` chooses ``binance_<name>`` or ``binance.<name>``; groups switched
+        off (``disabled_groups``, e.g. ``--no-analytics``) are not served.
     backend : Backend
         Client and stream manager; read at call time, so it may be filled in later.
     """
     from obmcp import __version__
 
     return CatalogServer(
-        CATALOG,
+        select(CATALOG, settings.disabled_groups),
         ToolContext(backend),
         settings.tool_name,
         name=SERVER_NAME,
