@@ -50,8 +50,12 @@ CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
 
 # --------------------------------------------------------------------------- server side
 
-async def _serve(rest_url: str | None, ws_url: str | None) -> None:
-    """The server process: HTTP and gRPC over one backend; prints both addresses as one JSON line."""
+async def _serve(rest_url: str | None, ws_url: str | None, with_grpc: bool = True) -> None:
+    """The server process: HTTP and gRPC over one backend; prints both addresses as one JSON line.
+
+    ``with_grpc=False`` (``serve --http-only``) serves HTTP alone: the control run that
+    shows what hosting the gRPC server costs the HTTP transport.
+    """
     from obcore.client import BinanceClient
     from obcore.streams import StreamManager
 
@@ -68,7 +72,7 @@ async def _serve(rest_url: str | None, ws_url: str | None) -> None:
 
     def announce(key: str, value: str) -> None:
         bound[key] = value
-        if len(bound) == 2:
+        if len(bound) == (2 if with_grpc else 1):
             print(json.dumps({**bound, "pid": os.getpid()}), flush=True)
 
     async with contextlib.AsyncExitStack() as stack:
@@ -84,20 +88,22 @@ async def _serve(rest_url: str | None, ws_url: str | None) -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(serve_http, build_http_app(mcp, http_settings), http_settings, stop.wait,
                           lambda urls: announce("http", urls[0] + "/mcp"))  # fmt: skip
-            tg.start_soon(serve_grpc, build_provider(grpc_settings, mcp), grpc_settings, stop.wait,
-                          lambda addresses: announce("grpc", addresses[0]))  # fmt: skip
+            if with_grpc:
+                tg.start_soon(serve_grpc, build_provider(grpc_settings, mcp), grpc_settings, stop.wait,
+                              lambda addresses: announce("grpc", addresses[0]))  # fmt: skip
             await wait_for_signal()
             stop.set()
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[dict[str, Any]]:
+def running_server(with_grpc: bool = True) -> Iterator[dict[str, Any]]:
     """Emulator process + server process; yields ``{"http": url, "grpc": address}``."""
     from obmcp.config import BUNDLED_RECORDING
 
     with contextlib.ExitStack() as stack:
         urls = stack.enter_context(_process(["-m", "obcore.emulator", "--replay", *map(str, BUNDLED_RECORDING)]))
-        yield stack.enter_context(_process([__file__, "serve", "--rest-url", urls["rest_url"], "--ws-url", urls["ws_url"]]))
+        server = [__file__, "serve", "--rest-url", urls["rest_url"], "--ws-url", urls["ws_url"]]
+        yield stack.enter_context(_process(server + ([] if with_grpc else ["--http-only"])))
 
 
 # --------------------------------------------------------------------------- client side
@@ -117,7 +123,7 @@ def _figures(latencies: list[float], seconds: float) -> dict[str, float]:
 
 async def _sequential(server: dict[str, Any], calls: int) -> dict[str, dict[str, float]]:
     """One client, one connection, ``calls`` back-to-back calls per transport (after a warm-up)."""
-    results = {}
+    results: dict[str, dict[str, float]] = {}
     async with httpx.AsyncClient(timeout=30) as http:
         headers = await _session(http, server["http"])
         await _call(http, server["http"], headers, L1, L1_ARGS)  # subscribe + sync
@@ -126,6 +132,8 @@ async def _sequential(server: dict[str, Any], calls: int) -> dict[str, dict[str,
         start = time.perf_counter()
         latencies = [await _call(http, server["http"], headers, L1, L1_ARGS) for _ in range(calls)]
         results["http"] = _figures(latencies, time.perf_counter() - start)
+    if "grpc" not in server:
+        return results
     async with grpc.aio.insecure_channel(server["grpc"], options=CHANNEL_OPTIONS) as channel:
         stub = pb_grpc.ProviderStub(channel)
         for _ in range(50):
@@ -241,15 +249,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=20)
     parser.add_argument("--client-procs", type=int, default=1, help="load-generator processes for the clients")
+    parser.add_argument("--http-only", action="store_true",
+                        help="serve: HTTP alone; bench: also a control run against such a server")  # fmt: skip
     parser.add_argument("--rest-url", help="serve: external emulator REST URL")
     parser.add_argument("--ws-url", help="serve: external emulator WebSocket URL")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        anyio.run(_serve, args.rest_url, args.ws_url)
+        anyio.run(_serve, args.rest_url, args.ws_url, not args.http_only)
         return
     results = run_bench(args.calls, args.clients, args.per_client, args.client_procs)
     print(f"{args.client_procs} client process(es)")
     print(report(results))
+    if args.http_only:
+        with running_server(with_grpc=False) as server:
+            one = anyio.run(_sequential, server, args.calls)["http"]
+            many = run_concurrent("http", server["http"], args.clients, args.per_client, args.client_procs)
+        print("control, the same server without gRPC:")
+        print(f"{'1 client':>18} http: {one['rate']:7.0f} calls/s, p50 {one['p50'] * 1e3:6.2f} ms, p99 {one['p99'] * 1e3:6.2f} ms")
+        print(f"{'many':>18} http: {many['rate']:7.0f} calls/s, p50 {many['p50'] * 1e3:6.2f} ms, "
+              f"p99 {many['p99'] * 1e3:6.2f} ms, {many['failures']} failed clients")  # fmt: skip
 
 
 if __name__ == "__main__":
