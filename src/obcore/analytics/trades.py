@@ -152,7 +152,13 @@ def _row_field(row: Mapping[str, Any], key: str, where: str) -> Any:
     try:
         return row[key]
     except (KeyError, TypeError):
-        raise InvalidInputError(f"{where}: aggTrade row has no {key!r}: {str(row)[:120]}") from None
+        raise InvalidInputError(f"{where}: aggTrade row has no {key!r}: {_shown(row)}") from None
+
+
+def _shown(row: Any) -> str:
+    if isinstance(row, Mapping):
+        row = {k: v for k, v in row.items() if not str(k).startswith("_")}
+    return str(row)[:120]
 
 
 def trades_from_rows(rows: Iterable[Mapping[str, Any]], where: str = "aggTrades") -> TradeArrays:
@@ -179,15 +185,24 @@ def trades_from_rows(rows: Iterable[Mapping[str, Any]], where: str = "aggTrades"
     """
     texts: list[tuple[int, str, str, int, bool]] = []
     price_scale = qty_scale = 0
-    for row in rows:
-        p, q = str(_row_field(row, "p", where)), str(_row_field(row, "q", where))
+    for index, row in enumerate(rows):
+        at = row.get("_where") if isinstance(row, Mapping) else None
+        at = at or f"{where} row {index}"
+        p, q = _row_field(row, "p", at), _row_field(row, "q", at)
+        m = _row_field(row, "m", at)
+        if not isinstance(p, str) or not isinstance(q, str) or not isinstance(m, bool):
+            raise InvalidInputError(f"{at}: p and q must be decimal strings and m true/false: {_shown(row)}")
         try:
             price_scale = max(price_scale, decimal_places(p))
             qty_scale = max(qty_scale, decimal_places(q))
-            texts.append((int(_row_field(row, "a", where)), p, q, int(_row_field(row, "T", where)),
-                          bool(_row_field(row, "m", where))))
-        except (ValueError, TypeError) as exc:
-            raise InvalidInputError(f"{where}: bad aggTrade row {str(row)[:120]}: {exc}") from None
+            trade_id, time_ms = int(_row_field(row, "a", at)), int(_row_field(row, "T", at))
+            parse_decimal(p, MAX_SCALE)
+            parse_decimal(q, MAX_SCALE)
+        except (ValueError, TypeError, InvalidInputError) as exc:
+            raise InvalidInputError(f"{at}: bad aggTrade row {_shown(row)}: {exc}") from None
+        if trade_id < 0 or time_ms < 0:
+            raise InvalidInputError(f"{at}: id and time must be >= 0: {_shown(row)}")
+        texts.append((trade_id, p, q, time_ms, m))
     if price_scale > MAX_SCALE or qty_scale > MAX_SCALE:
         raise PrecisionError(f"{where}: a price or quantity has more than {MAX_SCALE} decimals")
     texts.sort(key=lambda t: (t[3], t[0]))
