@@ -61,6 +61,7 @@ __all__ = [
     "flow_from_counters",
     "order_flow",
     "parse_as_of",
+    "session_flow",
     "stored_order_flow",
     "trade_flow",
 ]
@@ -390,7 +391,12 @@ def order_flow(session: Any, window_duration_secs: int = 60, *, end_second: int 
     InvalidInputError
         A window outside 10..300 s, or longer than the session's counter history.
     """
-    seconds = _check_window(window_duration_secs)
+    return session_flow(session, _check_window(window_duration_secs), end_second=end_second, now_ms=now_ms)
+
+
+def session_flow(session: Any, seconds: int, *, end_second: int | None = None, now_ms: int | None = None) -> OrderFlow:
+    """:func:`order_flow` for any window of 1 to ``session.counters.capacity`` seconds
+    (the offline CLI's whole-recording window); ``seconds`` is not range-checked here."""
     ring = session.counters
     end = ring.last_second if end_second is None else int(end_second)
     width = LOOKBACK_SECONDS + seconds
