@@ -28,7 +28,7 @@ import orjson
 from obcore.analytics.trades import TradeArrays, merge_trades, trades_from_rows
 from obcore.errors import InvalidInputError
 
-__all__ = ["FORMATS", "detect_format", "read_trade_file", "read_trades"]
+__all__ = ["FORMATS", "detect_format", "read_trade_file", "read_trade_rows", "read_trades"]
 
 FORMATS = ("csv", "json", "jsonl", "recording")
 
@@ -124,6 +124,8 @@ def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
                 "q": cells[columns["quantity"]],
                 "T": time_value // 1000 if time_value >= _MICROSECONDS else time_value,
                 "m": _bool(cells[columns["is_buyer_maker"]], where),
+                "f": cells[columns["first_trade_id"]],
+                "l": cells[columns["last_trade_id"]],
                 "_where": where,
             }
 
@@ -183,7 +185,45 @@ def _recording_rows(path: Path, symbol: str | None, seen: set[str]) -> Iterator[
         payload = message.payload
         trade_id = payload.get("a") if message.kind == "aggTrade" else payload.get("t")
         yield {"a": trade_id, "p": payload.get("p"), "q": payload.get("q"), "T": payload.get("T"),
-               "m": payload.get("m"), "_symbol": message.symbol, "_where": f"{path} ({message.kind} {trade_id})"}
+               "m": payload.get("m"), "f": payload.get("f", trade_id), "l": payload.get("l", trade_id), "_symbol": message.symbol, "_where": f"{path} ({message.kind} {trade_id})"}
+
+
+def read_trade_rows(path: str | Path, symbol: str | None = None) -> tuple[list[dict[str, Any]], set[str]]:
+    """The trades of one file as aggTrade dicts (``a, p, q, T, m`` and ``f, l`` when the file
+    has them), in file order, unparsed, with the symbols a recording named.
+
+    Parameters
+    ----------
+    path : str or Path
+    symbol : str, optional
+        Keep only this symbol's trades of a recording.
+
+    Returns
+    -------
+    (list of dict, set of str)
+        Rows (``_where`` names the file and line of each) and the recording's symbols
+        (empty for CSV / JSON, which carry none).
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`read_trade_file`, except that no rows is not an error here.
+    """
+    path = Path(path)
+    kind = detect_format(path)
+    seen: set[str] = set()
+    if kind == "csv":
+        rows = _csv_rows(path)
+    elif kind == "json":
+        rows = _json_rows(path)
+    elif kind == "jsonl":
+        rows = _jsonl_rows(path)
+    else:
+        rows = _recording_rows(path, symbol.upper() if symbol else None, seen)
+    try:
+        return list(rows), seen
+    except (OSError, EOFError) as exc:
+        raise InvalidInputError(f"{path}: unreadable: {exc}") from None
 
 
 def read_trade_file(path: str | Path, symbol: str | None = None) -> TradeArrays:
@@ -202,21 +242,8 @@ def read_trade_file(path: str | Path, symbol: str | None = None) -> TradeArrays:
         and no ``symbol``; a file with no trades.
     """
     path = Path(path)
-    kind = detect_format(path)
-    seen: set[str] = set()
-    if kind == "csv":
-        rows = _csv_rows(path)
-    elif kind == "json":
-        rows = _json_rows(path)
-    elif kind == "jsonl":
-        rows = _jsonl_rows(path)
-    else:
-        rows = _recording_rows(path, symbol.upper() if symbol else None, seen)
-    try:
-        checked = list(rows)
-    except (OSError, EOFError) as exc:
-        raise InvalidInputError(f"{path}: unreadable: {exc}") from None
-    if kind == "recording" and symbol is None and len(seen) > 1:
+    checked, seen = read_trade_rows(path, symbol)
+    if symbol is None and len(seen) > 1:
         raise InvalidInputError(f"{path}: trades of several symbols ({', '.join(sorted(seen))}); choose one with --symbol")
     if not checked:
         raise InvalidInputError(f"{path}: no trades found" + (f" for {symbol}" if symbol else ""))
