@@ -14,12 +14,13 @@ import numpy as np
 from obcore._kernels import _profile_py
 from obcore._kernels._numba import compile_kernel, jit_enabled, register_warm_up
 
-__all__ = ["IMPLEMENTATION", "bin_trades", "find_vacuums", "implementations", "value_area"]
+__all__ = ["IMPLEMENTATION", "bin_trades", "find_vacuums", "implementations", "price_range", "value_area"]
 
 IMPLEMENTATION = "numba" if jit_enabled() else "python"
 bin_trades = compile_kernel(_profile_py.bin_trades)
 value_area = compile_kernel(_profile_py.value_area)
 find_vacuums = compile_kernel(_profile_py.find_vacuums)
+price_range = compile_kernel(_profile_py.price_range)
 
 
 def implementations() -> dict[str, dict[str, Any]]:
@@ -29,10 +30,12 @@ def implementations() -> dict[str, dict[str, Any]]:
             "bin_trades": _profile_py.bin_trades,
             "value_area": _profile_py.value_area,
             "find_vacuums": _profile_py.find_vacuums,
+            "price_range": _profile_py.price_range,
         }
     }
     if IMPLEMENTATION == "numba":
-        found["numba"] = {"bin_trades": bin_trades, "value_area": value_area, "find_vacuums": find_vacuums}
+        found["numba"] = {"bin_trades": bin_trades, "value_area": value_area, "find_vacuums": find_vacuums,
+                          "price_range": price_range}
     return found
 
 
@@ -42,6 +45,7 @@ def _warm_up() -> None:
     qtys = np.array([1, 2, 3], dtype=np.int64)
     volumes = np.zeros(3, dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)
+    price_range(prices, np.zeros(2, dtype=np.int64))
     bin_trades(prices, qtys, 10, 10, volumes, counts)
     value_area(volumes, np.zeros(_profile_py.N_AREA_FIELDS, dtype=np.int64))
     find_vacuums(volumes, 2, np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64))

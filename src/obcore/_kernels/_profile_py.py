@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STATUS_EMPTY", "STATUS_OK", "bin_trades", "find_vacuums", "value_area"]
+__all__ = ["STATUS_EMPTY", "STATUS_OK", "bin_trades", "find_vacuums", "price_range", "value_area"]
 
 STATUS_OK = 0
 STATUS_EMPTY = 1  # no volume at all: no POC, no value area
@@ -43,13 +43,56 @@ def bin_trades(
     """
     n_bins = volumes.shape[0]
     binned = 0
+    base = first_bin * bin_size
+    inverse = 1.0 / bin_size
+    # Consecutive trades mostly share a bin: sum the run in registers and write it once
+    # (a store per trade would chain every add through memory).
+    current = -1
+    run_volume = 0
+    run_count = 0
     for i in range(prices.shape[0]):
-        index = prices[i] // bin_size - first_bin
-        if 0 <= index < n_bins:
-            volumes[index] += qtys[i]
-            counts[index] += 1
-            binned += 1
+        offset = prices[i] - base
+        # The float product only guesses floor(offset / bin_size) (an integer division is
+        # slower); the integer comparisons below decide, so the bin is exact.
+        index = int(offset * inverse)
+        while index * bin_size > offset:
+            index -= 1
+        while (index + 1) * bin_size <= offset:
+            index += 1
+        if index == current:
+            run_volume += qtys[i]
+            run_count += 1
+            continue
+        if 0 <= current < n_bins:
+            volumes[current] += run_volume
+            counts[current] += run_count
+            binned += run_count
+        current = index
+        run_volume = qtys[i]
+        run_count = 1
+    if 0 <= current < n_bins:
+        volumes[current] += run_volume
+        counts[current] += run_count
+        binned += run_count
     return binned
+
+
+def price_range(
+    prices: np.ndarray,  # IN int64 (n,), n >= 1
+    out: np.ndarray,  # OUT int64 (2,): lowest, highest
+) -> int:
+    """Lowest and highest price in one pass; returns the number of prices."""
+    low = prices[0]
+    high = prices[0]
+    for i in range(1, prices.shape[0]):
+        p = prices[i]
+        if p < low:
+            low = p
+        elif p > high:
+            high = p
+    out[0] = low
+    out[1] = high
+    return prices.shape[0]
 
 
 def value_area(

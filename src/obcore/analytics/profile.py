@@ -339,7 +339,9 @@ def volume_profile(
             count=n, minimum=minimum_trades)
     window = window.at_scales(scale, window.qty_scale)
     prices, qtys = window.price, window.qty
-    low, high = int(prices.min()), int(prices.max())
+    extremes = np.zeros(2, dtype=np.int64)
+    _kernels.price_range(prices, extremes)
+    low, high = int(extremes[0]), int(extremes[1])
     if bin_size is None:
         size = default_bin_size(high - low, tick)
     else:

@@ -100,8 +100,15 @@ class TradeArrays:
         return self._slice(first, max(first, last))
 
     def _slice(self, first: int, last: int) -> TradeArrays:
-        return TradeArrays(self.price[first:last], self.qty[first:last], self.time_ms[first:last],
-                           self.side[first:last], self.trade_id[first:last], self.price_scale, self.qty_scale)
+        if first == 0 and last == len(self):
+            return self
+        # A slice of checked arrays is checked: skip the O(n) validation.
+        out = object.__new__(TradeArrays)
+        for name in ("price", "qty", "time_ms", "side", "trade_id"):
+            object.__setattr__(out, name, getattr(self, name)[first:last])
+        object.__setattr__(out, "price_scale", self.price_scale)
+        object.__setattr__(out, "qty_scale", self.qty_scale)
+        return out
 
     def at_scales(self, price_scale: int, qty_scale: int) -> TradeArrays:
         """The same trades at larger scales (exact: times ``10**k``)."""

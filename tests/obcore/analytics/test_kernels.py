@@ -159,3 +159,29 @@ def test_warm_up_registered(module):
 
     assert module._warm_up in _numba._WARM_UPS
     module._warm_up()  # a valid call: compiles (or loads) without error
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**62), min_size=1, max_size=100))
+def test_price_range_all_builds(prices):
+    for name, build in PROFILE.items():
+        out = np.zeros(2, dtype=np.int64)
+        assert build["price_range"](np.array(prices, dtype=np.int64), out) == len(prices), name
+        assert out.tolist() == [min(prices), max(prices)], name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(2**55, 2**55 + 10**6), min_size=1, max_size=50), st.integers(1, 1000))
+def test_bin_trades_is_exact_where_a_float_quotient_is_not(prices, bin_size):
+    # above 2**53 a double cannot hold every price: the integer check must decide the bin
+    prices_arr = np.array(sorted(prices), dtype=np.int64)
+    first = int(prices_arr[0]) // bin_size
+    n = int(prices_arr[-1]) // bin_size - first + 1
+    expected = np.zeros(n, dtype=np.int64)
+    for p in prices_arr.tolist():
+        expected[p // bin_size - first] += 1
+    for name, build in PROFILE.items():
+        volumes = np.zeros(n, dtype=np.int64)
+        counts = np.zeros(n, dtype=np.int64)
+        build["bin_trades"](prices_arr, np.ones(len(prices), dtype=np.int64), first, bin_size, volumes, counts)
+        assert counts.tolist() == expected.tolist(), name
