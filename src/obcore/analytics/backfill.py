@@ -57,6 +57,10 @@ class BackfillResult:
         Request weight spent (``pages + retries`` times 4, as Binance counts it).
     waited_s : float
         Seconds spent waiting for Retry-After and for the weight budget.
+    from_cache : int
+        Trades of the span that came from the trade cache instead of REST.
+    kept : bool
+        The fetched trades were kept in the trade cache.
     """
 
     trades: TradeArrays
@@ -66,6 +70,8 @@ class BackfillResult:
     retries: int
     weight: int
     waited_s: float
+    from_cache: int = 0
+    kept: bool = False
 
 
 async def _report(progress: Progress | None, done: float, total: float, message: str) -> None:
@@ -186,6 +192,13 @@ async def backfill_agg_trades(
                           (pages + retries) * AGG_TRADES_WEIGHT, waited)
 
 
+def _combined(results: list[BackfillResult], start_ms: int, end_ms: int, cached: int, kept: bool) -> BackfillResult:
+    return BackfillResult(
+        merge_trades(*(r.trades for r in results)) if results else TradeArrays.empty(),
+        start_ms, end_ms, sum(r.pages for r in results), sum(r.retries for r in results),
+        sum(r.weight for r in results), sum(r.waited_s for r in results), cached, kept)
+
+
 async def window_trades(
     client: Any,
     session: Any,
@@ -193,14 +206,16 @@ async def window_trades(
     end_ms: int,
     *,
     progress: Progress | None = None,
+    cache: Any = None,
     **options: Any,
 ) -> tuple[TradeArrays, BackfillResult | None]:
     """The trades of ``[start_ms, end_ms)`` for a profile: the live tape, back-filled before it.
 
     The live tape covers from its oldest trade on; the span before that (all of it when
-    the tape is empty) is fetched with :func:`backfill_agg_trades`, stopping at the tape's
-    first trade id. Both are aggregate trades (the live stream is ``@aggTrade``), so ids
-    join without double counting.
+    the tape is empty) comes from ``cache`` where it holds it and from
+    :func:`backfill_agg_trades` for the rest (stopping at the tape's first trade id);
+    what is fetched is kept in ``cache``. Every part is aggregate trades (the live stream
+    is ``@aggTrade``), so ids join without double counting.
 
     Parameters
     ----------
@@ -210,21 +225,42 @@ async def window_trades(
         Half-open window, Unix ms.
     progress : callable, optional
         As :func:`backfill_agg_trades`.
+    cache : obcore.analytics.tradecache.TradeCache, optional
+        Spans fetched before; new spans are added (a full cache is not an error: the
+        result's ``kept`` is False).
     **options
         Passed to :func:`backfill_agg_trades`.
 
     Returns
     -------
     (TradeArrays, BackfillResult or None)
-        The joined trades, and the back-fill (None when the tape covered the window).
+        The joined trades, and what the back-fill did (None when the tape covered the window).
     """
+    from obcore.errors import StorageLimitExceededError
+
     live = trades_from_tape(session.trades, session.price_scale, session.qty_scale)
     first_live_ms = int(live.time_ms[0]) if len(live) else None
     in_window = live.between(start_ms, end_ms)
     if first_live_ms is not None and first_live_ms <= start_ms:
         return in_window, None
     stop = int(live.trade_id[0]) if len(live) else None
+    # Trades in the first live trade's millisecond but before it are back-filled too
+    # (``stop_before_id`` ends the fetch there).
     fill_end = end_ms if first_live_ms is None else min(end_ms, first_live_ms + 1)
-    result = await backfill_agg_trades(client, session.symbol, start_ms, fill_end, stop_before_id=stop,
-                                       progress=progress, **options)
-    return merge_trades(result.trades, in_window), result
+    cached, missing = (TradeArrays.empty(), [(start_ms, fill_end)]) if cache is None else \
+        cache.get(session.symbol, start_ms, fill_end)
+    results = []
+    kept = cache is not None
+    for first, last in missing:
+        result = await backfill_agg_trades(client, session.symbol, first, last, stop_before_id=stop,
+                                           progress=progress, **options)
+        results.append(result)
+        # Only whole milliseconds are cached: the live one is split between REST and tape.
+        keep_end = last if first_live_ms is None or last <= first_live_ms else first_live_ms
+        if cache is not None and keep_end > first:
+            try:
+                cache.put(session.symbol, result.trades, first, keep_end)
+            except StorageLimitExceededError:
+                kept = False
+    combined = _combined(results, start_ms, fill_end, len(cached), kept)
+    return merge_trades(cached, combined.trades, in_window), combined

@@ -138,3 +138,66 @@ async def test_bad_spans(served, start, end, budget, match):
     emu, client = served
     with pytest.raises(InvalidInputError, match=match):
         await backfill_agg_trades(client, "ETHUSDT", start, end, weight_budget=budget)
+
+
+# ------------------------------------------------------------------ trade cache
+async def test_a_repeated_window_comes_from_the_cache(served, eth_trades, tmp_path):
+    from obcore.analytics.tradecache import TradeCache
+
+    emu, client = served
+    cache = TradeCache(tmp_path / "aggtrades", max_bytes=10**9)
+    session = BookSession("ETHUSDT")
+    for t in eth_trades[9000:]:
+        session.receive({"e": "aggTrade", "E": t["E"], "s": "ETHUSDT", "a": t["t"], "p": t["p"], "q": t["q"],
+                         "f": t["t"], "l": t["t"], "T": t["T"], "m": t["m"], "M": True})
+    start, end = eth_trades[0]["T"], eth_trades[-1]["T"] + 1
+    expected = [t["t"] for t in eth_trades]
+    first, result = await window_trades(client, session, start, end, cache=cache)
+    assert first.trade_id.tolist() == expected and result.kept and result.pages >= 9
+    before = client.request_count
+    again, second = await window_trades(client, session, start, end, cache=cache)
+    assert again.trade_id.tolist() == expected
+    # only the live tape's first millisecond is asked again (it is split between REST and tape)
+    assert client.request_count - before == 1 and second.from_cache == 9000 - sum(
+        1 for t in eth_trades[:9000] if t["T"] == eth_trades[9000]["T"])
+    (span,) = cache.spans("ETHUSDT")
+    assert (span[0], span[1]) == (start, eth_trades[9000]["T"])
+    assert span[2].stat().st_mode & 0o777 == 0o600 and (tmp_path / "aggtrades").stat().st_mode & 0o777 == 0o700
+
+
+async def test_a_full_cap_keeps_nothing_but_answers(served, eth_trades, tmp_path):
+    from obcore.analytics.tradecache import TradeCache
+
+    emu, client = served
+    cache = TradeCache(tmp_path / "aggtrades", max_bytes=5000, store_bytes=lambda: 4000)
+    session = BookSession("ETHUSDT")
+    trades, result = await window_trades(client, session, eth_trades[0]["T"], eth_trades[-1]["T"] + 1, cache=cache)
+    assert len(trades) == len(eth_trades) and result.kept is False and cache.spans("ETHUSDT") == []
+    assert not list((tmp_path / "aggtrades").rglob("*.tmp"))
+
+
+def test_cache_spans_missing_parts_and_retention(tmp_path):
+    from obcore.analytics import TradeArrays
+    from obcore.analytics.tradecache import TradeCache
+    from obcore.errors import StorageLimitExceededError
+
+    now = [10_000_000_000.0]
+    cache = TradeCache(tmp_path / "c", max_bytes=10**7, retention_ms=1_000_000, clock_ms=lambda: now[0])
+    times = np.arange(100, 200, dtype=np.int64) + 9_999_000_000
+    trades = TradeArrays(np.full(100, 5, dtype=np.int64), np.ones(100, dtype=np.int64), times,
+                         np.ones(100, dtype=np.int8), np.arange(100, dtype=np.int64), 2, 0)
+    cache.put("ETHUSDT", trades, 9_999_000_100, 9_999_000_150)
+    cache.put("ETHUSDT", trades, 9_999_000_170, 9_999_000_200)
+    got, missing = cache.get("ETHUSDT", 9_999_000_090, 9_999_000_210)
+    assert missing == [(9_999_000_090, 9_999_000_100), (9_999_000_150, 9_999_000_170), (9_999_000_200, 9_999_000_210)]
+    assert got.trade_id.tolist() == list(range(50)) + list(range(70, 100))
+    now[0] += 2_000_000  # both spans are now older than the retention
+    cache.put("BTCUSDT", trades, 9_999_000_100, 9_999_000_101)
+    assert cache.spans("ETHUSDT") == [] and len(cache.spans("BTCUSDT")) == 1  # pruned before the write
+    with pytest.raises(InvalidInputError, match="symbol"):
+        cache.get("eth/../x", 1, 2)
+    with pytest.raises(InvalidInputError, match="empty"):
+        cache.put("ETHUSDT", trades, 5, 5)
+    small = TradeCache(tmp_path / "s", max_bytes=10)
+    with pytest.raises(StorageLimitExceededError, match="over the 10-byte cap"):
+        small.put("ETHUSDT", trades, 9_999_000_100, 9_999_000_200)
