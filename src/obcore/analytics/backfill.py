@@ -182,7 +182,9 @@ async def backfill_agg_trades(
             rows.append(row)
         if page:
             next_id = int(page[-1]["a"]) + 1
-        done = done or len(page) < PAGE_LIMIT
+        # A short page is the end; so is reaching the first live id (no need to ask).
+        done = done or len(page) < PAGE_LIMIT or (stop_before_id is not None and next_id is not None
+                                                   and next_id >= stop_before_id)
         covered = total if done else float(max(0, int(page[-1]["T"]) - start_ms))
         await _report(progress, covered, total, f"{len(rows)} trades back-filled in {pages} pages")
         if done:

@@ -1,0 +1,65 @@
+"""The tools' service functions: source selection, back-fill with progress, tick size from
+exchangeInfo, the data-quality block, and the argument rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from obcore.analytics.service import order_flow_answer, volume_profile_answer
+from obcore.errors import InsufficientDataError, InvalidInputError
+from obcore.session import BookSession
+
+from . import reference
+from .test_backfill import anyio_backend, eth_csv, eth_trades, served  # noqa: F401  (fixtures)
+
+
+@pytest.mark.anyio
+async def test_profile_backfills_what_the_tape_lacks(served, eth_trades):  # noqa: F811
+    emu, client = served
+    session = BookSession("ETHUSDT")
+    for t in eth_trades[12000:]:
+        session.receive({"e": "aggTrade", "E": t["E"], "s": "ETHUSDT", "a": t["t"], "p": t["p"], "q": t["q"],
+                         "f": t["t"], "l": t["t"], "T": t["T"], "m": t["m"], "M": True})
+    reports = []
+    end = eth_trades[-1]["T"] + 1
+    answer = await volume_profile_answer("ETHUSDT", session=session, client=client, duration_hours=1, as_of=end,
+                                         progress=lambda d, t, m: reports.append((d, t)))
+    inside = [t for t in eth_trades if end - 3_600_000 <= t["T"] < end]
+    ref = reference.profile([(Decimal(t["p"]), Decimal(t["q"])) for t in inside], Decimal("0.01"))
+    out = answer.to_dict("full")
+    assert out["trade_count"] == len(inside) == len(eth_trades)
+    assert Decimal(out["poc"]["price_level"]) == ref["poc"] and Decimal(out["tick_size"]) == Decimal("0.01")
+    assert (Decimal(out["value_area"]["val"]), Decimal(out["value_area"]["vah"])) == (ref["val"], ref["vah"])
+    assert [Decimal(b["volume"]) for b in out["histogram"]] == ref["volumes"]
+    quality = out["data_quality"]
+    assert quality["source"] == "live+backfill" and quality["backfilled_trades"] == 12000
+    assert quality["status"] == "degraded" and "SYNCING" in quality["warnings"][0]  # no book: said so
+    assert out["backfill"]["pages"] == 12 and reports and reports[-1][0] == reports[-1][1]
+
+
+@pytest.mark.anyio
+async def test_profile_argument_rules(served):  # noqa: F811
+    emu, client = served
+    session = BookSession("ETHUSDT")
+    for hours in (0, 169, True, 1.5):
+        with pytest.raises(InvalidInputError, match="duration_hours must be an integer 1..168"):
+            await volume_profile_answer("ETHUSDT", session=session, client=client, duration_hours=hours)
+    with pytest.raises(InvalidInputError, match="detail"):
+        await volume_profile_answer("ETHUSDT", session=session, client=client, detail="all")
+    with pytest.raises(InsufficientDataError, match="0 trades in the window, minimum 1000 trades"):
+        await volume_profile_answer("ETHUSDT", session=session, client=client, duration_hours=1,
+                                    as_of=1_600_000_000_000, tick_size="0.01")
+
+
+def test_order_flow_answer_sources(eth_replayed):
+    s = eth_replayed
+    flow = order_flow_answer("ETHUSDT", session=s, window_duration_secs=60, now_ms=s.last_event_time_ms)
+    assert flow.seconds_covered == 60 and flow.quality.source == "live"
+    with pytest.raises(InvalidInputError, match="not tracked live"):
+        order_flow_answer("ETHUSDT")
+    with pytest.raises(InvalidInputError, match="as_of needs the snapshot store"):
+        order_flow_answer("ETHUSDT", session=s, as_of="2024-08-09T00:05:00Z")
+    with pytest.raises(InsufficientDataError, match="no ETHUSDT data in the 60-s window"):
+        order_flow_answer("ETHUSDT", session=BookSession("ETHUSDT"))
