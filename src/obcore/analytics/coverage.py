@@ -39,7 +39,14 @@ class WindowQuality:
     gap_count_total, resync_count_total : int or None
         The session's running totals (live).
     backfilled_trades : int
-        Trades fetched through REST for the part of the window not collected live.
+        Trades fetched through REST (or the trade cache) for the part of the window not
+        collected live.
+    live_seconds : int or None
+        Seconds of the window read from the live rings / tape.
+    stored_seconds : int or None
+        Seconds of the window read from the snapshot store.
+    backfill_start_ms, backfill_end_ms : int or None
+        The span that was back-filled (half-open), when one was.
     warnings : tuple of str
         Everything that makes the answer less than fully trustworthy.
     """
@@ -56,6 +63,10 @@ class WindowQuality:
     gap_count_total: int | None = None
     resync_count_total: int | None = None
     backfilled_trades: int = 0
+    live_seconds: int | None = None
+    stored_seconds: int | None = None
+    backfill_start_ms: int | None = None
+    backfill_end_ms: int | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -79,5 +90,9 @@ class WindowQuality:
             "gap_count_total": self.gap_count_total,
             "resync_count_total": self.resync_count_total,
             "backfilled_trades": self.backfilled_trades,
+            "live_seconds": self.live_seconds,
+            "stored_seconds": self.stored_seconds,
+            "backfill_start_ms": self.backfill_start_ms,
+            "backfill_end_ms": self.backfill_end_ms,
             "warnings": list(self.warnings),
         }

@@ -289,6 +289,15 @@ def _withdrawals(side: str, trailing: np.ndarray, cancels: np.ndarray, cancelled
     return events
 
 
+def _covered(counters: np.ndarray, window_seconds: int) -> int:
+    """Covered seconds (module docstring): from the first with data, or all if the minute before has some."""
+    has_data = counters.any(axis=0)
+    if has_data[:LOOKBACK_SECONDS].any():
+        return window_seconds
+    nonzero = np.flatnonzero(has_data[LOOKBACK_SECONDS:])
+    return window_seconds - int(nonzero[0]) if nonzero.shape[0] else 0
+
+
 def flow_from_counters(
     counters: np.ndarray,
     end_second: int,
@@ -326,12 +335,7 @@ def flow_from_counters(
         raise InvalidInputError(f"counters must have shape ({f.N_FIELDS}, {width}), got {counters.shape}")
     inside = counters[:, LOOKBACK_SECONDS:]
     start_s = end_second - window_seconds + 1
-    has_data = counters.any(axis=0)
-    if has_data[:LOOKBACK_SECONDS].any():
-        covered = window_seconds
-    else:
-        nonzero = np.flatnonzero(has_data[LOOKBACK_SECONDS:])
-        covered = window_seconds - int(nonzero[0]) if nonzero.shape[0] else 0
+    covered = _covered(counters, window_seconds)
     sums = inside.sum(axis=1)
     bid_add, bid_cancel = int(sums[f.BID_ADDITIONS]), int(sums[f.BID_CANCELLATIONS])
     ask_add, ask_cancel = int(sums[f.ASK_ADDITIONS]), int(sums[f.ASK_CANCELLATIONS])
@@ -420,7 +424,7 @@ def session_flow(session: Any, seconds: int, *, end_second: int | None = None, n
         bid_p, bid_q, ask_p, ask_q = session.book.top(TOP_LEVELS)
         top = (int(np.sum(bid_q)), int(np.sum(ask_q)))
     return flow_from_counters(counters, end, seconds, session.qty_scale, top_volumes=top, quality={
-        "source": "live", "sync_state": state, "book_age_ms": age, "gap_count_total": session.gap_count,
+        "source": "live", "sync_state": state, "live_seconds": _covered(counters, seconds), "book_age_ms": age, "gap_count_total": session.gap_count,
         "resync_count_total": session.resync_count, "warnings": tuple(warnings)})
 
 
@@ -524,7 +528,7 @@ def stored_order_flow(store: Any, symbol: str, as_of: Any, window_duration_secs:
             warnings.append(f"{gaps} gaps and {resyncs} resyncs inside the window")
     return flow_from_counters(counters, end, seconds, arrays.qty_scale if len(arrays) else 0, top_volumes=top,
                               quality={"source": "stored", "sync_state": state, "gaps": gaps, "resyncs": resyncs,
-                                       "warnings": tuple(warnings)})
+                                       "stored_seconds": stored_seconds, "warnings": tuple(warnings)})
 
 
 def trade_flow(trades: TradeArrays, window_duration_secs: int | None = None, *,

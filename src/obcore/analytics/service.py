@@ -167,10 +167,14 @@ async def volume_profile_answer(
         warnings.append("back-filled trades were not kept: the storage cap is reached")
     source = "live" if backfill is None else ("backfill" if len(session.trades) == 0 else "live+backfill")
     seconds = (end - start) // 1000
+    live_from = end if backfill is None and len(trades) == 0 else (start if backfill is None else backfill.end_ms)
     quality = WindowQuality(
         source=source, start_s=start // 1000, end_s=(end - 1) // 1000, seconds_requested=seconds,
         seconds_covered=seconds, sync_state=session.state.name, book_age_ms=age,
         gap_count_total=session.gap_count, resync_count_total=session.resync_count,
         backfilled_trades=0 if backfill is None else len(backfill.trades) + backfill.from_cache,
+        live_seconds=max(0, (end - live_from) // 1000),
+        backfill_start_ms=None if backfill is None else backfill.start_ms,
+        backfill_end_ms=None if backfill is None else backfill.end_ms,
         warnings=tuple(warnings))
     return ProfileAnswer(symbol, profile, quality, backfill)

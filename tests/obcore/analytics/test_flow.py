@@ -126,6 +126,7 @@ def test_live_and_stored_answers_are_equal(eth_replayed, tmp_path):
             stored = stored_order_flow(store, "ETHUSDT", last * 1000 + 999, window)
             assert live.analysis() == stored.analysis()
             assert stored.quality.status == "ok" and stored.quality.gaps == 0
+            assert stored.quality.stored_seconds == window == live.quality.live_seconds
         # a past window: the counter-derived analysis is equal (the live book is newer)
         mid = last - 200
         live = order_flow(s, 60, end_second=mid).analysis()

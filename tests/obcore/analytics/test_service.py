@@ -37,6 +37,9 @@ async def test_profile_backfills_what_the_tape_lacks(served, eth_trades):  # noq
     assert quality["source"] == "live+backfill" and quality["backfilled_trades"] == 12000
     assert quality["status"] == "degraded" and "SYNCING" in quality["warnings"][0]  # no book: said so
     assert out["backfill"]["pages"] == 12 and reports and reports[-1][0] == reports[-1][1]
+    first_live = eth_trades[12000]["T"]
+    assert (quality["backfill_start_ms"], quality["backfill_end_ms"]) == (end - 3_600_000, first_live + 1)
+    assert quality["live_seconds"] == (end - first_live - 1) // 1000
 
 
 @pytest.mark.anyio
