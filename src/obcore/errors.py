@@ -8,6 +8,7 @@
     ├── BookError
     │   └── BookNotReadyError                  the book is syncing / resyncing / stale
     ├── SymbolLimitError                       tracking one more symbol would pass the limit
+    ├── InsufficientDataError                  too few trades/seconds in an analytics window
     ├── BinanceError                           an error answer from Binance (or the emulator)
     │   ├── InvalidSymbolError                 -1121
     │   ├── InvalidIntervalError               -1120
