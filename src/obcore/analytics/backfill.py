@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from obcore.analytics.trades import TradeArrays, merge_trades, trades_from_rows, trades_from_tape
-from obcore.errors import InvalidInputError, RateLimitError
+from obcore.errors import InvalidInputError, RateLimitError, TransportError
 
 __all__ = ["AGG_TRADES_WEIGHT", "BackfillResult", "backfill_agg_trades", "window_trades"]
 
@@ -221,7 +221,8 @@ async def window_trades(
 
     Parameters
     ----------
-    client : obcore.client.BinanceClient
+    client : obcore.client.BinanceClient or None
+        None is fine while nothing needs fetching (``TransportError`` otherwise).
     session : obcore.session.BookSession
     start_ms, end_ms : int
         Half-open window, Unix ms.
@@ -251,6 +252,10 @@ async def window_trades(
     fill_end = end_ms if first_live_ms is None else min(end_ms, first_live_ms + 1)
     cached, missing = (TradeArrays.empty(), [(start_ms, fill_end)]) if cache is None else \
         cache.get(session.symbol, start_ms, fill_end)
+    if missing and client is None:
+        raise TransportError(
+            f"no REST client to back-fill {session.symbol} trades of [{start_ms}, {fill_end}) ms "
+            "that were not collected live")
     results = []
     kept = cache is not None
     for first, last in missing:

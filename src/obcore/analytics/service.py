@@ -14,7 +14,7 @@ from obcore.analytics.backfill import BackfillResult, Progress, window_trades
 from obcore.analytics.coverage import STALE_AFTER_MS, WindowQuality
 from obcore.analytics.flow import OrderFlow, order_flow, parse_as_of, stored_order_flow
 from obcore.analytics.profile import DETAIL_LEVELS, VolumeProfile, volume_profile
-from obcore.errors import InsufficientDataError, InvalidInputError
+from obcore.errors import InsufficientDataError, InvalidInputError, TransportError
 
 __all__ = ["MAX_HOURS", "MIN_HOURS", "ProfileAnswer", "order_flow_answer", "tick_size_of", "volume_profile_answer"]
 
@@ -89,6 +89,8 @@ class ProfileAnswer:
 
 async def tick_size_of(client: Any, symbol: str) -> str:
     """``tickSize`` of the symbol's PRICE_FILTER from exchangeInfo (weight 20)."""
+    if client is None:
+        raise TransportError(f"no REST client to read {symbol}'s tick size: give tick_size")
     info = await client.exchange_info(symbol)
     for entry in info.get("symbols", []):
         if entry.get("symbol") == symbol:
@@ -119,8 +121,9 @@ async def volume_profile_answer(
     symbol : str
     session : obcore.session.BookSession
         The symbol's live session (its tape; an empty one means all is back-filled).
-    client : obcore.client.BinanceClient
-        For exchangeInfo (when ``tick_size`` is None) and ``/aggTrades``.
+    client : obcore.client.BinanceClient or None
+        For exchangeInfo (when ``tick_size`` is None) and ``/aggTrades`` (when the tape
+        does not cover the window); None raises ``TransportError`` only if one is needed.
     duration_hours : int
         1 to 168 (default 24).
     tick_size : str, optional

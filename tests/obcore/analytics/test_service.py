@@ -66,3 +66,35 @@ def test_order_flow_answer_sources(eth_replayed):
         order_flow_answer("ETHUSDT", session=s, as_of="2024-08-09T00:05:00Z")
     with pytest.raises(InsufficientDataError, match="no ETHUSDT data in the 60-s window"):
         order_flow_answer("ETHUSDT", session=BookSession("ETHUSDT"))
+
+
+@pytest.mark.anyio
+async def test_no_client_is_fine_until_one_is_needed(eth_trades):  # noqa: F811
+    from obcore.errors import TransportError
+
+    session = BookSession("ETHUSDT")
+    for t in eth_trades:
+        session.receive({"e": "aggTrade", "E": t["E"], "s": "ETHUSDT", "a": t["t"], "p": t["p"], "q": t["q"],
+                         "f": t["t"], "l": t["t"], "T": t["T"], "m": t["m"], "M": True})
+    # the tape covers the hour before its last trade only partly: nothing to back-fill when the
+    # window starts at the tape's first trade... a 1-h window always reaches further back
+    with pytest.raises(TransportError, match="no REST client to back-fill"):
+        await volume_profile_answer("ETHUSDT", session=session, client=None, duration_hours=1, tick_size="0.01",
+                                    as_of=eth_trades[-1]["T"] + 1)
+    with pytest.raises(TransportError, match="give tick_size"):
+        await volume_profile_answer("ETHUSDT", session=session, client=None, duration_hours=1)
+
+
+@pytest.mark.anyio
+async def test_a_tape_covering_the_window_needs_no_client():
+    session = BookSession("SYNUSDT")
+    start = 1_723_161_600_000
+    for i in range(1100):  # 4 s apart: 4400 s of tape
+        session.receive({"e": "aggTrade", "E": start + 4000 * i, "s": "SYNUSDT", "a": i + 1, "p": f"{100 + i % 7}.5",
+                         "q": "1.25", "f": i + 1, "l": i + 1, "T": start + 4000 * i, "m": i % 2 == 0, "M": True})
+    end = start + 4000 * 1099 + 1
+    answer = await volume_profile_answer("SYNUSDT", session=session, client=None, duration_hours=1, tick_size="0.5",
+                                         as_of=end)
+    out = answer.to_dict()
+    assert answer.backfill is None and out["data_quality"]["source"] == "live" and out["backfill"] is None
+    assert out["trade_count"] == sum(1 for i in range(1100) if start + 4000 * i >= end - 3_600_000) == 900
