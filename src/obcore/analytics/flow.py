@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 
 from obcore import counters as f
+from obcore._kernels import _flow as kernels
+from obcore._kernels import _flow_py as slots
 from obcore.analytics.coverage import STALE_AFTER_MS, WindowQuality
 from obcore.analytics.trades import TradeArrays
 from obcore.errors import InvalidInputError
@@ -550,9 +552,6 @@ def trade_flow(trades: TradeArrays, window_duration_secs: int | None = None, *,
         Depth counts are 0, directions NEUTRAL / None, and ``quality`` warns that the
         input has no depth stream.
     """
-    from obcore._kernels import _flow as kernels
-    from obcore._kernels import _flow_py as slots
-
     if not isinstance(trades, TradeArrays):
         raise InvalidInputError(f"trades must be TradeArrays, got {type(trades).__name__}")
     if len(trades) == 0 and (end_second is None or window_duration_secs is None):

@@ -63,3 +63,9 @@ def test_twins_serve_when_extensions_are_off():
     compiled = json.loads(_python(code))
     assert twin[:2] == ["python", "python"] and compiled[:2] == ["numba", "numba"]
     assert twin[2] == compiled[2]
+
+
+def test_importing_the_room_registers_every_kernel_warm_up():
+    out = _python("import obcore.analytics\nfrom obcore._kernels import _numba, _profile, _flow\n"
+                  "print(sorted(f.__module__ for f in _numba._WARM_UPS))")
+    assert "obcore._kernels._profile" in out and "obcore._kernels._flow" in out
