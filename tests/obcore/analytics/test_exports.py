@@ -66,6 +66,6 @@ def test_twins_serve_when_extensions_are_off():
 
 
 def test_importing_the_room_registers_every_kernel_warm_up():
-    out = _python("import obcore.analytics\nfrom obcore._kernels import _numba, _profile, _flow\n"
+    out = _python("import obcore.analytics\nfrom obcore._kernels import _numba\n"
                   "print(sorted(f.__module__ for f in _numba._WARM_UPS))")
     assert "obcore._kernels._profile" in out and "obcore._kernels._flow" in out
