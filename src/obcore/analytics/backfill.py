@@ -163,6 +163,14 @@ async def backfill_agg_trades(
                 page = await client.agg_trades(symbol, from_id=next_id, limit=PAGE_LIMIT)
         except RateLimitError as exc:
             wait = max(float(exc.retry_after or 0.0), float(client.blocked_for))
+            if exc.http_status is None:
+                # The client refused to send (a Retry-After still running): not a request,
+                # not a retry; wait out the rest of it.
+                if wait > max_wait_s:
+                    raise
+                waited += wait
+                await sleep(wait + 0.01)
+                continue
             failures += 1
             if failures > max_retries or wait > max_wait_s:
                 raise

@@ -201,3 +201,16 @@ def test_cache_spans_missing_parts_and_retention(tmp_path):
     small = TradeCache(tmp_path / "s", max_bytes=10)
     with pytest.raises(StorageLimitExceededError, match="over the 10-byte cap"):
         small.put("ETHUSDT", trades, 9_999_000_100, 9_999_000_200)
+
+
+async def test_a_ban_still_running_is_waited_out_without_a_request(served, eth_trades):
+    emu, client = served
+    emu.faults.rate_limit(n_429=1, retry_after=1)
+    with pytest.raises(Exception):
+        await client.agg_trades("ETHUSDT", limit=1)  # the 429: the client now refuses for 1 s
+    assert client.blocked_for > 0
+    before = client.request_count
+    result = await backfill_agg_trades(client, "ETHUSDT", eth_trades[0]["T"], eth_trades[999]["T"] + 1)
+    # a full first page, then one that starts past the span: two requests, no retry
+    assert result.retries == 0 and result.pages == 2 and result.waited_s > 0
+    assert client.request_count - before == 2 and len(result.trades) == 1000
