@@ -15,8 +15,9 @@ SRC = str(Path(__file__).resolve().parents[3] / "src")
 
 
 def _python(code: str, **env: str) -> str:
+    base = {k: v for k, v in os.environ.items() if k not in ("OBCORE_NO_EXTENSIONS", "NUMBA_DISABLE_JIT")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": SRC, **env})
+                          env={**base, "PYTHONPATH": SRC, **env})
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
