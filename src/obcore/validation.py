@@ -17,6 +17,7 @@ __all__ = [
     "ORDER_SIDES",
     "ORDER_TYPES",
     "RESPONSE_TYPES",
+    "SYMBOL_PATTERN",
     "TIME_IN_FORCE",
     "check_choice",
     "check_int",
@@ -25,7 +26,9 @@ __all__ = [
     "check_symbols",
 ]
 
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+#: The one symbol rule: 2-20 upper-case letters or digits (``ETHUSDT``).
+SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
+_SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 
 # Case-sensitive: "1m" is a minute, "1M" a month.
 INTERVALS = (

@@ -11,9 +11,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obmcp.config import ServerSettings
+
+if TYPE_CHECKING:  # types only: importing these here would load the I/O modules early
+    from obcore.store import SnapshotStore
+    from obcore.streams import StreamManager
+
+    from obmcp.book_service import LiveBooks
+    from obmcp.service import MarketClient
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +45,12 @@ class Backend:
         The 1-s snapshot history, when a data dir is configured.
     """
 
-    client: Any = None
-    streams: Any = None
+    client: MarketClient | None = None
+    streams: LiveBooks | None = None
     max_symbols: int = 20
     rest_url: str | None = None
     ws_url: str | None = None
-    store: Any = None
+    store: SnapshotStore | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,7 +99,9 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         yield backend
 
 
-async def _open_store(stack: contextlib.AsyncExitStack, settings: ServerSettings, streams: Any) -> Any:
+async def _open_store(
+    stack: contextlib.AsyncExitStack, settings: ServerSettings, streams: StreamManager
+) -> SnapshotStore | None:
     """Open the snapshot store and capture every tracked book each second.
 
     A store another process holds is reported and skipped: the live tools keep working.
@@ -133,7 +142,7 @@ async def _open_store(stack: contextlib.AsyncExitStack, settings: ServerSettings
 
 async def _open_streams(
     stack: contextlib.AsyncExitStack, settings: ServerSettings, client: Any, ws_url: str | None
-) -> Any:
+) -> StreamManager:
     from obcore.streams import StreamManager
 
     manager = StreamManager(client, ws_url=ws_url, max_symbols=settings.max_symbols)
