@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["STALE_AFTER_MS", "WindowQuality"]
+from obcore.quality import STALE_AFTER_MS  # one rule, one place (SPEC.md: stale after 5 s)
 
-#: A book whose last diff is older than this is stale (SPEC.md: > 5 s).
-STALE_AFTER_MS = 5000
+__all__ = ["STALE_AFTER_MS", "WindowQuality"]
 
 
 @dataclass(frozen=True, slots=True)
