@@ -2,8 +2,12 @@
 (``bincount`` + the value-area walk) vs the PyPI ``MarketProfile`` package — and order
 flow over a 300-s window.
 
-Run: ``PYTHONPATH=src .venv/bin/python -m pytest -q bench/bench_analytics.py --benchmark-only -s``
-(``-s`` prints the table). Targets: profile ≤ 30 ms, order flow ≤ 1 ms.
+Run: ``PYTHONPATH=src .venv/bin/python -m pytest -q bench/bench_analytics.py -s`` (``-s``
+prints the table; ``--benchmark-only`` leaves out the HTTP p50 run, which times itself).
+Targets: profile ≤ 30 ms, order flow ≤ 1 ms, each tool's p50 ≤ 5 ms when no back-fill is
+needed. Tool calls: in process through ``MCPServer.call_tool``, and over Streamable HTTP
+(real sockets, in-process Hypercorn; the httpx client shares the process, so its own cost
+is in the figure).
 
 Trades: 10 M synthetic ETHUSDT-like trades — the price a random walk of ±1 tick (0.01)
 from 2680.00, quantities drawn from the real recorded ETHUSDT trade sizes, sides from
@@ -168,3 +172,117 @@ def test_order_flow_300s_to_dict(benchmark):
     now = session.last_event_time_ms
     benchmark(lambda: order_flow(session, 300, now_ms=now).to_dict())
     _note(benchmark, "order flow + JSON-ready dict (with the 300-point CVD)", "what a tool serializes")
+
+
+# ------------------------------------------------------------------ tool calls
+def _tool_server():
+    """The MCP server with a replayed ETHUSDT session (order flow) and a 2-h aggTrade tape
+    of synthetic trades (profile without back-fill)."""
+    from obmcp.backend import Backend
+    from obmcp.config import ServerSettings
+    from obmcp.server import build_server
+
+    from obcore.session import BookSession
+
+    class Streams:  # the part of StreamManager the analytics tools use
+        def __init__(self, sessions):
+            self.sessions = sessions
+
+        async def track(self, symbol):
+            return self.sessions[symbol]
+
+    tape = BookSession("SYNUSDT")
+    rng = np.random.default_rng(7)
+    price = 268_000 + np.cumsum(rng.integers(-1, 2, 20_000))
+    start = 1_723_161_600_000
+    for i, p in enumerate(price.tolist()):
+        tape.receive({"e": "aggTrade", "E": start + i * 360, "s": "SYNUSDT", "a": i + 1, "p": f"{p / 100:.2f}",
+                      "q": f"{int(rng.integers(1, 5000)) / 1000:.3f}", "f": i + 1, "l": i + 1, "T": start + i * 360,
+                      "m": bool(i % 3), "M": True})
+    backend = Backend(streams=Streams({"ETHUSDT": eth_session(), "SYNUSDT": tape}))
+    return build_server(ServerSettings(), backend), start + 20_000 * 360
+
+
+TOOL_CALLS = 100
+
+
+@pytest.mark.parametrize("tool", ["order_flow_300s", "volume_profile_1h_summary", "volume_profile_1h_full"])
+def test_tool_call_in_process(benchmark, tool):
+    import anyio
+
+    _numba.warm_up()
+    server, tape_end = _tool_server()
+    name, args = {
+        "order_flow_300s": ("binance_get_order_flow", {"symbol": "ETHUSDT", "window_duration_secs": 300}),
+        "volume_profile_1h_summary": ("binance_get_volume_profile", {"symbol": "SYNUSDT", "duration_hours": 1,
+                                                                     "as_of": tape_end, "tick_size": "0.01"}),
+        "volume_profile_1h_full": ("binance_get_volume_profile", {"symbol": "SYNUSDT", "duration_hours": 1,
+                                                                  "as_of": tape_end, "tick_size": "0.01",
+                                                                  "detail": "full"}),
+    }[tool]
+
+    def calls():
+        async def run():
+            result = None
+            for _ in range(TOOL_CALLS):
+                result = await server.call_tool(name, args)
+            return result
+
+        return anyio.run(run)
+
+    calls()
+    result = benchmark.pedantic(calls, rounds=10)
+    assert not result.is_error, result.content
+    TABLE[f"tool call in process: {tool} ({name})"] = (
+        benchmark.stats.stats.median / TOOL_CALLS * 1000, "per call: validation + service + summary + dump")
+
+
+def test_tool_p50_over_http():
+    """p50 of each analytics tool over Streamable HTTP (real sockets, in-process Hypercorn)."""
+    import statistics
+    import time
+
+    import anyio
+    import httpx
+
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from obmcp.config import ServerSettings
+    from tests.obmcp.conftest import running_http
+
+    _numba.warm_up()
+    server, tape_end = _tool_server()
+    backend = server.tool_context.backend
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
+    calls = {
+        "get_order_flow (300 s)": {"name": "binance_get_order_flow",
+                                   "arguments": {"symbol": "ETHUSDT", "window_duration_secs": 300}},
+        "get_volume_profile (1 h, summary, no back-fill)": {
+            "name": "binance_get_volume_profile",
+            "arguments": {"symbol": "SYNUSDT", "duration_hours": 1, "as_of": tape_end, "tick_size": "0.01"}},
+    }
+
+    async def run() -> dict[str, float]:
+        out = {}
+        async with running_http(ServerSettings(), backend) as url, httpx.AsyncClient(timeout=30) as http:
+            r = await http.post(url, json=init, headers=headers)
+            session = {**headers, "mcp-session-id": r.headers["mcp-session-id"],
+                       "mcp-protocol-version": "2025-11-25"}
+            await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            for label, params in calls.items():
+                times = []
+                for i in range(300):
+                    body = {"jsonrpc": "2.0", "id": i + 2, "method": "tools/call", "params": params}
+                    started = time.perf_counter()
+                    r = await http.post(url, json=body, headers=session)
+                    times.append(time.perf_counter() - started)
+                    answer = r.json() if r.headers.get("content-type", "").startswith("application/json") else None
+                    assert r.status_code == 200 and answer is not None and not answer["result"].get("isError"), r.text[:300]
+                out[label] = statistics.median(times[50:]) * 1000
+        return out
+
+    for label, ms in anyio.run(run).items():
+        TABLE[f"tool p50 over HTTP: {label}"] = (ms, "target ≤ 5 ms; in-process Hypercorn, HTTP/1.1, JSON answers")
