@@ -8,6 +8,7 @@
     ├── BookError
     │   └── BookNotReadyError                  the book is syncing / resyncing / stale
     ├── SymbolLimitError                       tracking one more symbol would pass the limit
+    ├── InsufficientDataError                  too few trades/seconds in an analytics window
     ├── BinanceError                           an error answer from Binance (or the emulator)
     │   ├── InvalidSymbolError                 -1121
     │   ├── InvalidIntervalError               -1120
@@ -192,3 +193,29 @@ class StoreLockedError(StoreError):
 
 class InsufficientHistoryError(StoreError):
     code = "insufficient_historical_data"
+
+
+class InsufficientDataError(ObcoreError):
+    """Too few trades (or seconds) in an analytics window to answer.
+
+    Code ``insufficient_historical_data`` (SPEC.md, volume profile: fewer than 1000 trades).
+
+    Parameters
+    ----------
+    message : str
+        Names what was found and what is needed.
+    count : int
+        What the window holds (e.g. trades).
+    minimum : int
+        What the analysis needs.
+    """
+
+    code = "insufficient_historical_data"
+
+    def __init__(self, message: str, count: int, minimum: int):
+        super().__init__(message)
+        self.count = count
+        self.minimum = minimum
+
+
+__all__ += ["InsufficientDataError"]  # noqa: PLE0605 - appended by the analytics room

@@ -17,7 +17,7 @@ from typing import Any
 from obcore.emulator.faults import Faults
 from obcore.emulator.feeds import ReplayTrack, load_tracks, run_replay
 from obcore.emulator.limits import WeightLimiter
-from obcore.emulator.market import Market, SymbolRules, set_clock_skew
+from obcore.emulator.market import Market, SymbolRules, set_clock_skew, split_symbol
 from obcore.emulator.matching import Exchange
 from obcore.emulator.ws import Hub, WebSocketServer
 from obcore.errors import InvalidInputError
@@ -177,6 +177,49 @@ class Emulator:
                 self._tasks.append(asyncio.create_task(self._run_replay(track, market)))
             added.append(name)
         return added
+
+    def add_agg_trades(self, paths: Iterable[str | Path] | str | Path, symbol: str | None = None) -> dict[str, int]:
+        """Serve trades from files on ``/aggTrades`` (back-fill tests; ``--agg-trades``).
+
+        Parameters
+        ----------
+        paths : path or iterable of paths
+            ``FILE`` or ``SYMBOL=FILE`` entries (formats of ``python -m obcore.analytics``).
+        symbol : str, optional
+            Symbol of files that name none; default the emulator's only symbol, if one.
+
+        Returns
+        -------
+        dict of str to int
+            Symbol -> aggregate trades now held from files. A symbol not emulated yet gets
+            a market with rules from the trades' decimals (no book).
+
+        Raises
+        ------
+        InvalidInputError
+            A bad file, an unknown symbol for a file, or history not older than live trades.
+        """
+        from obcore.emulator.feeds import agg_trades_from_files
+
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        default = symbol or (self.symbols[0] if len(self.symbols) == 1 else None)
+        loaded = {}
+        for name, rows in agg_trades_from_files(paths, default).items():
+            market = self.markets.get(name)
+            if market is None:
+                def places(text: str) -> int:
+                    return len(text.rstrip("0").partition(".")[2])
+                base, quote = split_symbol(name)
+                market = self.new_market(SymbolRules(
+                    symbol=name, base_asset=base, quote_asset=quote,
+                    tick_size=Decimal(1).scaleb(-max(places(r.price_text) for r in rows)),
+                    step_size=Decimal(1).scaleb(-max(places(r.qty_text) for r in rows))))
+            try:
+                loaded[name] = market.load_agg_history(rows)
+            except ValueError as exc:
+                raise InvalidInputError(str(exc)) from None
+        return loaded
 
     def add_scenario(self, name: str, symbol: str, **params: Any) -> None:
         """Generate a synthetic market ``name`` for ``symbol`` (see ``obcore.emulator.scenarios``).
