@@ -277,3 +277,25 @@ def test_apply_json_malformed_is_a_parse_error(make_book, frame):
     book.load([], [], [], [], 1)
     assert book.apply_json(frame) == _book_py.STATUS_PARSE_ERROR
     assert book.count(0) == 0 and book.last_update_id == 1
+
+
+def test_rescale_moves_the_ring_quantities_to_the_new_scale(make_book):
+    """Every quantity already in the ring is multiplied with the book (issue 9)."""
+    book = make_book(price_scale=2, qty_scale=1, capacity=4)
+    book.load([10000], [10], [10100], [20], 1)
+    book.add_trade(10100, 15, 1_000, 1)  # second 1: taker buy 1.5
+    assert book.apply_event(2, 2, 1_500, [(10000, 5)], [(10100, 5)]) == _book_py.STATUS_APPLIED
+    counts_before = book.ring[[0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 19]].copy()
+    book.rescale(3, 3)
+    assert book.apply_event(3, 3, 2_500, [], [(101000, 5500)]) == _book_py.STATUS_APPLIED
+    ring = book.ring
+    capacity = ring.shape[1] // 2
+    for column in (1 % capacity, 1 % capacity + capacity):
+        assert ring[17, column] == 1500  # buy qty 1.5
+        assert ring[5, column] == 500  # bid reduced 0.5
+        assert ring[6, column] == 500  # bid cancelled 0.5
+        assert ring[12, column] == 1500  # ask reduced 1.5, explained by the trade
+        assert ring[13, column] == 0
+    assert ring[11, 2 % capacity] == 5000  # 0.5 -> 5.5 after the rescale, second 2
+    np.testing.assert_array_equal(book.ring[[0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 19]][:, [1, 5]],
+                                  counts_before[:, [1, 5]])  # counts are not quantities

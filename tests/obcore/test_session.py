@@ -244,3 +244,33 @@ def test_gapped_event_bridges_to_an_older_snapshot_with_its_levels(feed):
     assert session.state is SyncState.LIVE and session.last_update_id == 15
     bid_prices, bid_qtys, _, _ = session.book.top(5)
     assert dict(zip(bid_prices.tolist(), bid_qtys.tolist())) == {9930: 40, 9900: 10}
+
+
+def test_counter_window_spanning_a_qty_rescale_is_in_one_scale(feed):
+    """Issue 9: the ring's quantity fields follow the book when qty_scale grows.
+
+    Second 0 is counted at qty scale 1; a finer trade in second 1 moves the session to
+    scale 3. A window over both seconds must read every quantity in scale 3.
+    """
+    session = synced(feed)  # scale 1; the bridge event added 3.0 at 99.5 in second 0
+    second = 1_700_000_000
+
+    def trade(trade_id, qty, time_ms, maker):
+        return {"e": "aggTrade", "E": time_ms, "s": "ETHUSDT", "a": trade_id, "p": "100.00", "q": qty,
+                "f": 1, "l": 1, "T": time_ms, "m": maker, "M": True}  # fmt: skip
+
+    feed(session, trade(1, "1.5", second * 1000 + 100, False))  # taker buy of 1.5 in second 0
+    feed(session, diff(11, 11, bids=[("99.5", "1.0")], time_ms=second * 1000 + 200))  # reduced by 2.0
+    before = session.counters.totals(second, 1)
+    assert before["buy_qty"] == 15 and before["bid_reduced_qty"] == 20 and before["bid_cancelled_qty"] == 20
+    feed(session, trade(2, "0.125", second * 1000 + 1100, True))  # finer: scale 1 -> 3, second 1
+    feed(session, diff(12, 12, asks=[("101.00", "2.5")], time_ms=second * 1000 + 1200))  # added 0.5
+    assert session.qty_scale == 3
+    totals = session.counters.totals(second + 1, 2)
+    assert totals["buy_qty"] == 1500 and totals["sell_qty"] == 125
+    assert totals["bid_added_qty"] == 3000  # the bridge event's 3.0, now in thousandths
+    assert totals["bid_reduced_qty"] == 2000 and totals["bid_cancelled_qty"] == 2000
+    assert totals["ask_added_qty"] == 500
+    assert session.counters.totals(second, 1)["buy_qty"] == 1500
+    tape = session.trades.since(0)
+    assert tape["qty"].tolist() == [1500, 125]

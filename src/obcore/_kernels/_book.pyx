@@ -410,11 +410,19 @@ cdef class DepthBook:
         self.n_pend = 0
 
     def rescale(self, int price_scale, int qty_scale):
-        """Move to finer scales (both must be >= the current ones)."""
+        """Move to finer scales (both must be >= the current ones); the ring's quantity
+        fields move too, so a window spanning the rescale reads one scale."""
         cdef int64_t price_factor = int(10) ** int(price_scale - self.price_scale)
         cdef int64_t qty_factor = int(10) ** int(qty_scale - self.qty_scale)
         cdef Py_ssize_t j
-        cdef int side
+        cdef int side, f
+        cdef int qty_fields[8]
+        qty_fields[:] = [F_ADDED_QTY, F_REDUCED_QTY, F_CANCELLED_QTY, SIDE_FIELDS + F_ADDED_QTY,
+                         SIDE_FIELDS + F_REDUCED_QTY, SIDE_FIELDS + F_CANCELLED_QTY, F_BUY_QTY, F_SELL_QTY]
+        if qty_factor != 1:
+            for f in range(8):
+                for j in range(2 * self.capacity):
+                    self._ring[qty_fields[f], j] *= qty_factor
         for side in range(2):
             for j in range(self.sides[side].n):
                 self.sides[side].keys[j] *= price_factor

@@ -53,6 +53,10 @@ BUY_QTY = 17
 SELL_QTY = 18
 MESSAGES = 19
 N_FIELDS = 20
+# The fields that hold quantities (scaled by 10**qty_scale); a rescale multiplies them.
+QTY_FIELDS = (ADDED_QTY, REDUCED_QTY, CANCELLED_QTY,
+              SIDE_FIELDS + ADDED_QTY, SIDE_FIELDS + REDUCED_QTY, SIDE_FIELDS + CANCELLED_QTY,
+              BUY_QTY, SELL_QTY)  # fmt: skip
 
 BID = 0
 ASK = 1
@@ -140,9 +144,17 @@ class DepthBook:
         self.pending.clear()
 
     def rescale(self, price_scale: int, qty_scale: int) -> None:
-        """Move to finer scales (both must be >= the current ones)."""
+        """Move to finer scales (both must be >= the current ones).
+
+        Every stored quantity moves with the book: the levels, the pending trades and the
+        quantity fields of every second in the ring, so a window spanning the rescale
+        reads one scale.
+        """
         price_factor = 10 ** (price_scale - self.price_scale)
         qty_factor = 10 ** (qty_scale - self.qty_scale)
+        if qty_factor != 1:
+            for field in QTY_FIELDS:
+                self.ring[field] *= qty_factor
         for side in (BID, ASK):
             self.keys[side] = [p * price_factor for p in self.keys[side]]
             self.qtys[side] = [q * qty_factor for q in self.qtys[side]]
