@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from obcore._kernels import _book_py as _fields
+from obcore._kernels import _layout as _fields
 from obcore.errors import InvalidInputError
 
 __all__ = [
@@ -72,13 +72,7 @@ SELL_QTY = _fields.SELL_QTY
 MESSAGES = _fields.MESSAGES
 N_FIELDS = _fields.N_FIELDS
 
-FIELD_NAMES: tuple[str, ...] = (
-    "bid_updates", "bid_additions", "bid_reductions", "bid_cancellations",
-    "bid_added_qty", "bid_reduced_qty", "bid_cancelled_qty",
-    "ask_updates", "ask_additions", "ask_reductions", "ask_cancellations",
-    "ask_added_qty", "ask_reduced_qty", "ask_cancelled_qty",
-    "trades", "buy_trades", "sell_trades", "buy_qty", "sell_qty", "messages",
-)  # fmt: skip
+FIELD_NAMES: tuple[str, ...] = _fields.FIELD_NAMES
 
 
 class SecondCounters:
@@ -94,7 +88,7 @@ class SecondCounters:
         if capacity < 1:
             raise InvalidInputError(f"counter capacity must be >= 1 second, got {capacity}")
         self.capacity = capacity
-        self.data = np.zeros((N_FIELDS, 2 * capacity), dtype=np.int64)
+        self.data = np.zeros((N_FIELDS, 2 * capacity), dtype=_fields.COUNTER_DTYPE)
         self._kernel: Any = None
 
     def attach(self, kernel: Any) -> None:

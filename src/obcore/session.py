@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from obcore._kernels import _book_py as _status
+from obcore._kernels import _layout as _status
 from obcore.book import Book
 from obcore.counters import SecondCounters, TradeTape
 from obcore.errors import InvalidInputError, PrecisionError

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obcore import _kernels
-from obcore._kernels import _book_py
+from obcore._kernels import _layout
 from obcore.counters import FIELD_NAMES, N_FIELDS
 from obcore.numbers import format_decimal, to_decimal
 
@@ -41,15 +41,31 @@ def test_compiled_kernels_are_built_in_ci():
     assert "python" in IMPLEMENTATIONS
 
 
-def test_status_codes_and_field_count_agree():
+def test_compiled_kernel_constants_equal_the_layout():
+    """The Cython kernel's C enums are the numbers of ``_layout`` (it cannot import them)."""
     if "cython" not in IMPLEMENTATIONS:
         pytest.skip("compiled kernel not built (OBCORE_NO_EXTENSIONS=1)")
     from obcore._kernels import _book
 
-    for name in dir(_book_py):
-        if name.startswith("STATUS_"):
-            assert getattr(_book, name) == getattr(_book_py, name), name
-    assert _book.N_FIELDS == _book_py.N_FIELDS == len(FIELD_NAMES)
+    def numeric(value):
+        return isinstance(value, int) or (isinstance(value, tuple) and all(isinstance(v, int) for v in value))
+
+    shared = [name for name in _layout.__all__ if numeric(getattr(_layout, name))]
+    assert "STATUS_APPLIED" in shared and "QTY_FIELDS" in shared and "SIDE_FIELDS" in shared
+    for name in shared:
+        assert getattr(_book, name) == getattr(_layout, name), name
+    assert _book.N_FIELDS == _layout.N_FIELDS == len(FIELD_NAMES)
+
+
+def test_status_codes_are_defined_once():
+    """The facades re-export the layout's codes; the twin defines none of its own."""
+    from obcore import book
+    from obcore._kernels import _book_py
+
+    assert (book.APPLIED, book.STALE, book.GAP, book.CROSSED) == (
+        _layout.STATUS_APPLIED, _layout.STATUS_STALE, _layout.STATUS_GAP, _layout.STATUS_CROSSED)
+    assert sorted(_layout.STATUS_NAMES) == list(range(len(_layout.STATUS_NAMES)))
+    assert _book_py.__all__ == ["DepthBook"]
 
 
 level = st.tuples(st.integers(1, 400), st.integers(0, 50))
@@ -83,7 +99,7 @@ def test_random_messages_match_dict_reference(messages):
             bids = [(p % 200 + 1, q) for p, q in bids]
             asks = [(p % 200 + 201, q) for p, q in asks]
             status = book.apply_event(number, number, 1_000 * number, bids, asks)
-            assert status == _book_py.STATUS_APPLIED
+            assert status == _layout.STATUS_APPLIED
             _reference_apply(reference, (bids, asks))
         expected_bids = sorted(reference[0].items(), reverse=True)
         expected_asks = sorted(reference[1].items())
@@ -127,7 +143,7 @@ def test_apply_json_equals_apply_event_and_counters_match(messages, envelope, sp
                     status = book.apply_json(_frame(number, number, 700 * number, bids, asks, envelope, spaces))
                 else:
                     status = book.apply_event(number, number, 700 * number, bids, asks)
-                assert status == _book_py.STATUS_APPLIED
+                assert status == _layout.STATUS_APPLIED
                 if number % 5 == 0:
                     book.add_trade(150, 3, 700 * number + 1, -1)
             results.append((_book_levels(book, 0), _book_levels(book, 1), book.ring.copy(), book.current_second))
@@ -141,28 +157,28 @@ def test_apply_json_equals_apply_event_and_counters_match(messages, envelope, sp
 def test_continuity_statuses(make_book):
     book = make_book()
     book.load([100], [5], [101], [7], 10)
-    assert book.apply_event(5, 10, 1000, [(100, 1)], []) == _book_py.STATUS_STALE
-    assert book.apply_event(13, 14, 1000, [(100, 1)], []) == _book_py.STATUS_GAP
-    assert book.apply_event(8, 12, 1000, [(100, 1)], []) == _book_py.STATUS_APPLIED  # bridge event
+    assert book.apply_event(5, 10, 1000, [(100, 1)], []) == _layout.STATUS_STALE
+    assert book.apply_event(13, 14, 1000, [(100, 1)], []) == _layout.STATUS_GAP
+    assert book.apply_event(8, 12, 1000, [(100, 1)], []) == _layout.STATUS_APPLIED  # bridge event
     assert book.last_update_id == 12
-    assert book.apply_event(13, 13, 1000, [(101, 2)], []) == _book_py.STATUS_CROSSED
+    assert book.apply_event(13, 13, 1000, [(101, 2)], []) == _layout.STATUS_CROSSED
     assert book.best(0) == (101, 2)
 
 
 def test_json_statuses(make_book):
     book = make_book(price_scale=2, qty_scale=4)
     book.load([], [], [], [], 0)
-    assert book.apply_json(b'{"e":"aggTrade","E":1}') == _book_py.STATUS_NOT_DEPTH
-    assert book.apply_json(b"not json") == _book_py.STATUS_PARSE_ERROR
+    assert book.apply_json(b'{"e":"aggTrade","E":1}') == _layout.STATUS_NOT_DEPTH
+    assert book.apply_json(b"not json") == _layout.STATUS_PARSE_ERROR
     assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.234","1"]],"a":[]}') == (
-        _book_py.STATUS_PRECISION
+        _layout.STATUS_PRECISION
     )
     assert book.count(0) == 0  # nothing applied on a precision failure
     assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.x","1"]],"a":[]}') == (
-        _book_py.STATUS_PARSE_ERROR
+        _layout.STATUS_PARSE_ERROR
     )
     assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.23","1"]],"a":[]}') == (
-        _book_py.STATUS_APPLIED
+        _layout.STATUS_APPLIED
     )
     assert book.best(0) == (123, 10000)
 
@@ -175,7 +191,7 @@ def test_counters_classify_additions_reductions_cancellations(make_book):
     # A taker sell of 4 at 100 explains 4 of the 6 removed at 100: 1 reduction, 2 cancelled.
     book.add_trade(100, 4, 5_000, -1)
     status = book.apply_event(2, 2, 5_010, [(100, 4), (99, 12), (98, 1)], [(101, 0), (102, 3)])
-    assert status == _book_py.STATUS_APPLIED
+    assert status == _layout.STATUS_APPLIED
     column = 5 % 8
     row = {name: int(ring[i, column]) for name, i in fields.items()}
     assert row["bid_updates"] == 3
@@ -255,7 +271,7 @@ def test_twin_only_run_passes():
 def test_apply_json_any_key_order(make_book, frame):
     book = make_book(price_scale=1, qty_scale=0)
     book.load([], [], [], [], 1)
-    assert book.apply_json(frame) == _book_py.STATUS_APPLIED
+    assert book.apply_json(frame) == _layout.STATUS_APPLIED
     assert book.best(0) == (15, 2) and book.best(1) == (25, 3)
     assert book.last_update_id == 2 and book.last_event_time == 5
 
@@ -275,7 +291,7 @@ def test_apply_json_any_key_order(make_book, frame):
 def test_apply_json_malformed_is_a_parse_error(make_book, frame):
     book = make_book(price_scale=1, qty_scale=0)
     book.load([], [], [], [], 1)
-    assert book.apply_json(frame) == _book_py.STATUS_PARSE_ERROR
+    assert book.apply_json(frame) == _layout.STATUS_PARSE_ERROR
     assert book.count(0) == 0 and book.last_update_id == 1
 
 
@@ -284,10 +300,10 @@ def test_rescale_moves_the_ring_quantities_to_the_new_scale(make_book):
     book = make_book(price_scale=2, qty_scale=1, capacity=4)
     book.load([10000], [10], [10100], [20], 1)
     book.add_trade(10100, 15, 1_000, 1)  # second 1: taker buy 1.5
-    assert book.apply_event(2, 2, 1_500, [(10000, 5)], [(10100, 5)]) == _book_py.STATUS_APPLIED
+    assert book.apply_event(2, 2, 1_500, [(10000, 5)], [(10100, 5)]) == _layout.STATUS_APPLIED
     counts_before = book.ring[[0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 19]].copy()
     book.rescale(3, 3)
-    assert book.apply_event(3, 3, 2_500, [], [(101000, 5500)]) == _book_py.STATUS_APPLIED
+    assert book.apply_event(3, 3, 2_500, [], [(101000, 5500)]) == _layout.STATUS_APPLIED
     ring = book.ring
     capacity = ring.shape[1] // 2
     for column in (1 % capacity, 1 % capacity + capacity):

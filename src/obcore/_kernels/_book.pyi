@@ -11,6 +11,24 @@ STATUS_PARSE_ERROR: int
 STATUS_PRECISION: int
 STATUS_NOT_DEPTH: int
 N_FIELDS: int
+UPDATES: int
+ADDITIONS: int
+REDUCTIONS: int
+CANCELLATIONS: int
+ADDED_QTY: int
+REDUCED_QTY: int
+CANCELLED_QTY: int
+SIDE_FIELDS: int
+TRADES: int
+BUY_TRADES: int
+SELL_TRADES: int
+BUY_QTY: int
+SELL_QTY: int
+MESSAGES: int
+MAX_PENDING_TRADES: int
+QTY_FIELDS: tuple[int, ...]
+BID: int
+ASK: int
 
 class DepthBook:
     price_scale: int

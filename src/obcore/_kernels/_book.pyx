@@ -26,20 +26,9 @@ cdef extern from "Python.h":
     char* PyBytes_AS_STRING(object)
     Py_ssize_t PyBytes_GET_SIZE(object)
 
-cdef enum:
-    SIDE_FIELDS = 7
-    MAX_PENDING = 256
-
-# Status codes: keep equal to _book_py.STATUS_* (tests check).
-STATUS_APPLIED = 0
-STATUS_STALE = 1
-STATUS_GAP = 2
-STATUS_CROSSED = 3
-STATUS_PARSE_ERROR = 4
-STATUS_PRECISION = 5
-STATUS_NOT_DEPTH = 6
-N_FIELDS = 20
-
+# The layout of ``_layout.py`` as compile-time C values: Cython cannot take them from a
+# Python module. They are exported below and ``tests/obcore/test_kernels.py`` checks each
+# one against ``_layout``.
 cdef enum:
     S_APPLIED = 0
     S_STALE = 1
@@ -57,6 +46,7 @@ cdef enum:
     F_ADDED_QTY = 4
     F_REDUCED_QTY = 5
     F_CANCELLED_QTY = 6
+    N_SIDE_FIELDS = 7
     F_TRADES = 14
     F_BUY_TRADES = 15
     F_SELL_TRADES = 16
@@ -64,6 +54,39 @@ cdef enum:
     F_SELL_QTY = 18
     F_MESSAGES = 19
     NFIELDS = 20
+    MAX_PENDING = 256
+    N_QTY_FIELDS = 8
+
+cdef int QTY_FIELD_LIST[N_QTY_FIELDS]
+QTY_FIELD_LIST[:] = [F_ADDED_QTY, F_REDUCED_QTY, F_CANCELLED_QTY, N_SIDE_FIELDS + F_ADDED_QTY,
+                     N_SIDE_FIELDS + F_REDUCED_QTY, N_SIDE_FIELDS + F_CANCELLED_QTY, F_BUY_QTY, F_SELL_QTY]
+
+STATUS_APPLIED = S_APPLIED
+STATUS_STALE = S_STALE
+STATUS_GAP = S_GAP
+STATUS_CROSSED = S_CROSSED
+STATUS_PARSE_ERROR = S_PARSE
+STATUS_PRECISION = S_PRECISION
+STATUS_NOT_DEPTH = S_NOT_DEPTH
+UPDATES = F_UPDATES
+ADDITIONS = F_ADDITIONS
+REDUCTIONS = F_REDUCTIONS
+CANCELLATIONS = F_CANCELLATIONS
+ADDED_QTY = F_ADDED_QTY
+REDUCED_QTY = F_REDUCED_QTY
+CANCELLED_QTY = F_CANCELLED_QTY
+SIDE_FIELDS = N_SIDE_FIELDS
+TRADES = F_TRADES
+BUY_TRADES = F_BUY_TRADES
+SELL_TRADES = F_SELL_TRADES
+BUY_QTY = F_BUY_QTY
+SELL_QTY = F_SELL_QTY
+MESSAGES = F_MESSAGES
+N_FIELDS = NFIELDS
+MAX_PENDING_TRADES = MAX_PENDING
+QTY_FIELDS = tuple(QTY_FIELD_LIST[f] for f in range(N_QTY_FIELDS))
+BID = 0
+ASK = 1
 
 cdef struct Side:
     int64_t* keys
@@ -324,7 +347,7 @@ cdef class DepthBook:
     cdef int64_t pend_time[MAX_PENDING]
     cdef int pend_side[MAX_PENDING]
     cdef int n_pend
-    cdef int64_t acc[2 * SIDE_FIELDS]
+    cdef int64_t acc[2 * N_SIDE_FIELDS]
     cdef int64_t* scratch
     cdef Py_ssize_t scratch_cap
 
@@ -338,7 +361,7 @@ cdef class DepthBook:
         self.scratch = NULL
         self.scratch_cap = 0
         self.n_pend = 0
-        for j in range(2 * SIDE_FIELDS):
+        for j in range(2 * N_SIDE_FIELDS):
             self.acc[j] = 0
 
     def __init__(self, int price_scale, int qty_scale, ring):
@@ -416,13 +439,10 @@ cdef class DepthBook:
         cdef int64_t qty_factor = int(10) ** int(qty_scale - self.qty_scale)
         cdef Py_ssize_t j
         cdef int side, f
-        cdef int qty_fields[8]
-        qty_fields[:] = [F_ADDED_QTY, F_REDUCED_QTY, F_CANCELLED_QTY, SIDE_FIELDS + F_ADDED_QTY,
-                         SIDE_FIELDS + F_REDUCED_QTY, SIDE_FIELDS + F_CANCELLED_QTY, F_BUY_QTY, F_SELL_QTY]
         if qty_factor != 1:
-            for f in range(8):
+            for f in range(N_QTY_FIELDS):
                 for j in range(2 * self.capacity):
-                    self._ring[qty_fields[f], j] *= qty_factor
+                    self._ring[QTY_FIELD_LIST[f], j] *= qty_factor
         for side in range(2):
             for j in range(self.sides[side].n):
                 self.sides[side].keys[j] *= price_factor
@@ -517,7 +537,7 @@ cdef class DepthBook:
         cdef bint found = i < book.n and book.keys[i] == key
         cdef int64_t old = book.qtys[i] if found else 0
         cdef int64_t reduced, cancelled
-        cdef int base = side * SIDE_FIELDS
+        cdef int base = side * N_SIDE_FIELDS
         self.acc[base + F_UPDATES] += 1
         if qty > old:
             self.acc[base + F_ADDITIONS] += 1
@@ -562,7 +582,7 @@ cdef class DepthBook:
         # The side counters of one event are summed in ``acc`` and written to the ring
         # once here: two ring cells per field instead of two per level change.
         cdef int f
-        for f in range(2 * SIDE_FIELDS):
+        for f in range(2 * N_SIDE_FIELDS):
             if self.acc[f] != 0:
                 if column >= 0:
                     self._ring[f, column] += self.acc[f]

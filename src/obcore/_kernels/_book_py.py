@@ -10,7 +10,7 @@ routine and the frequent near-touch changes touch the end of the list. There is 
 price window, so no level is ever lost however far it is from the mid.
 
 The kernel validates nothing beyond what it must to stay memory-safe; it reports
-outcomes as status codes (``STATUS_*``) and leaves errors to the facade.
+outcomes as status codes (``STATUS_*`` of ``_layout``) and leaves errors to the facade.
 """
 
 from __future__ import annotations
@@ -20,47 +20,36 @@ from bisect import bisect_left
 import numpy as np
 import orjson
 
+from obcore._kernels._layout import (
+    ADDED_QTY,
+    ADDITIONS,
+    ASK,
+    BID,
+    BUY_QTY,
+    BUY_TRADES,
+    CANCELLATIONS,
+    CANCELLED_QTY,
+    MAX_PENDING_TRADES,
+    MESSAGES,
+    QTY_FIELDS,
+    REDUCED_QTY,
+    REDUCTIONS,
+    SELL_QTY,
+    SELL_TRADES,
+    SIDE_FIELDS,
+    STATUS_APPLIED,
+    STATUS_CROSSED,
+    STATUS_GAP,
+    STATUS_NOT_DEPTH,
+    STATUS_PARSE_ERROR,
+    STATUS_PRECISION,
+    STATUS_STALE,
+    TRADES,
+    UPDATES,
+)
 from obcore.errors import InvalidInputError
 
-__all__ = [
-    "DepthBook",
-    "N_FIELDS",
-    "STATUS_APPLIED",
-    "STATUS_CROSSED",
-    "STATUS_GAP",
-    "STATUS_NOT_DEPTH",
-    "STATUS_PARSE_ERROR",
-    "STATUS_PRECISION",
-    "STATUS_STALE",
-]
-
-# Status codes (shared with _book.pyx; a test checks they agree).
-STATUS_APPLIED = 0
-STATUS_STALE = 1  # u <= last update id: already applied, ignored
-STATUS_GAP = 2  # U > last update id + 1: events were missed
-STATUS_CROSSED = 3  # applied, and now best bid >= best ask
-STATUS_PARSE_ERROR = 4
-STATUS_PRECISION = 5  # a number has more decimals than the scale; nothing applied
-STATUS_NOT_DEPTH = 6  # a well-formed payload that is not a depthUpdate
-
-# Counter fields: per side (bid block, then ask block at +SIDE_FIELDS), then trades.
-UPDATES, ADDITIONS, REDUCTIONS, CANCELLATIONS, ADDED_QTY, REDUCED_QTY, CANCELLED_QTY = range(7)
-SIDE_FIELDS = 7
-TRADES = 14
-BUY_TRADES = 15
-SELL_TRADES = 16
-BUY_QTY = 17
-SELL_QTY = 18
-MESSAGES = 19
-N_FIELDS = 20
-# The fields that hold quantities (scaled by 10**qty_scale); a rescale multiplies them.
-QTY_FIELDS = (ADDED_QTY, REDUCED_QTY, CANCELLED_QTY,
-              SIDE_FIELDS + ADDED_QTY, SIDE_FIELDS + REDUCED_QTY, SIDE_FIELDS + CANCELLED_QTY,
-              BUY_QTY, SELL_QTY)  # fmt: skip
-
-BID = 0
-ASK = 1
-MAX_PENDING_TRADES = 256
+__all__ = ["DepthBook"]
 
 
 def _parse_scaled(text: str, scale: int) -> int | None:
