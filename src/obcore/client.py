@@ -33,7 +33,7 @@ from obcore.errors import (
     InvalidSignatureError,
     InvalidSymbolError,
     IPBannedError,
-    ObcoreError,
+    MissingCredentialsError,
     OrderOutcomeUnknownError,
     OrderRejectedError,
     RateLimitError,
@@ -83,12 +83,6 @@ _ERRORS_BY_CODE: dict[int, type[BinanceError]] = {
     -2014: AuthenticationError,
     -2015: AuthenticationError,
 }
-
-
-class MissingCredentialsError(ObcoreError):
-    """A signed endpoint was called without an API key and secret configured."""
-
-    code = "missing_credentials"
 
 
 def _retry_after(response: httpx.Response) -> float | None:

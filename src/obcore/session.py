@@ -31,10 +31,12 @@ from obcore.book import Book
 from obcore.counters import SecondCounters, TradeTape
 from obcore.errors import InvalidInputError, PrecisionError
 from obcore.numbers import MAX_SCALE, decimal_places, parse_decimal
+from obcore.validation import SYMBOL_RE
 
-__all__ = ["BookSession", "SyncState", "event_second", "frame_second"]
+__all__ = ["STALE_AFTER_MS", "BookSession", "SyncState", "event_second", "frame_second"]
 
-_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+#: The one stale limit: a synced book whose last diff is older than this (ms) is STALE.
+STALE_AFTER_MS = 5_000
 _TRADE_TIME = re.compile(rb'"T":(\d+)')
 _EVENT_TIME = re.compile(rb'"E":(\d+)')
 _HEAD = 512
@@ -68,12 +70,18 @@ def event_second(payload: dict[str, Any]) -> int | None:
 
 
 class SyncState(str, Enum):
-    """Where a session stands in the sync procedure."""
+    """Where a session stands in the sync procedure.
 
-    SYNCING = "syncing"  # buffering diffs, waiting for (or bridging to) the first snapshot
-    LIVE = "live"  # every diff since the snapshot applied, no gap
-    RESYNCING = "resyncing"  # a gap or crossed book was seen; waiting for a fresh snapshot
-    STALE = "stale"  # synced, but no diff for longer than the shell's stale limit
+    The one string form of a state, everywhere (status and health reports, stored
+    snapshots, tool outputs), is its value, which equals its upper-case name:
+    ``SyncState.LIVE.value == "LIVE"``. The declaration order is the stored code
+    (``obcore.store.snapshot.STATE_CODES``).
+    """
+
+    SYNCING = "SYNCING"  # buffering diffs, waiting for (or bridging to) the first snapshot
+    LIVE = "LIVE"  # every diff since the snapshot applied, no gap
+    RESYNCING = "RESYNCING"  # a gap or crossed book was seen; waiting for a fresh snapshot
+    STALE = "STALE"  # synced, but no diff for longer than the stale limit (STALE_AFTER_MS)
 
 
 class BookSession:
@@ -105,8 +113,8 @@ class BookSession:
         trade_capacity: int = 1 << 18,
         max_buffer: int = 10_000,
     ):
-        if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
-            raise InvalidInputError(f"symbol {symbol!r} must match {_SYMBOL.pattern}")
+        if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+            raise InvalidInputError(f"symbol {symbol!r} must match {SYMBOL_RE.pattern}")
         self.symbol = symbol
         self.counters = SecondCounters(history_seconds)
         self.trades = TradeTape(trade_capacity)
@@ -183,7 +191,7 @@ class BookSession:
             return None
         return max(0, int(now_ms) - self.last_event_time_ms)
 
-    def mark_stale(self, now_ms: int, limit_ms: int = 5000) -> bool:
+    def mark_stale(self, now_ms: int, limit_ms: int = STALE_AFTER_MS) -> bool:
         """Flag a synced book whose last diff is older than ``limit_ms``; returns the flag.
 
         Parameters
