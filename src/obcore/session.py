@@ -120,6 +120,7 @@ class BookSession:
         self.trades = TradeTape(trade_capacity)
         self.book = Book(price_scale or 0, qty_scale or 0, self.counters)
         self._kernel = self.book._kernel
+        self.trades.attach(self._kernel)  # the fast path tapes trade frames in the kernel
         self._buffer: deque[dict[str, Any]] = deque()
         self._max_buffer = max_buffer
         self._has_snapshot = False
@@ -237,13 +238,16 @@ class BookSession:
     def receive_frame(self, raw: bytes | str) -> bool:
         """Feed one raw WebSocket frame (bare payload or combined envelope).
 
-        Returns True when it was a depth event applied to a synced book. The depth path
-        parses the bytes in the compiled kernel without building Python objects.
+        Returns True when it was a depth event applied to a synced book. While the book is
+        live, depth and trade frames are parsed in the compiled kernel without building
+        Python objects (a trade goes to the counters and the tape there).
         """
         if self._fast:
             status = self._apply_json(raw)
             if status == _status.STATUS_APPLIED:
                 return True
+            if status == _status.STATUS_TRADE:
+                return False  # counted and taped by the kernel
             if status in (_status.STATUS_STALE, _status.STATUS_GAP, _status.STATUS_CROSSED):
                 return self._after_kernel_status(status, raw)
             # NOT_DEPTH, PRECISION, PARSE_ERROR: take the general path below.
@@ -287,8 +291,8 @@ class BookSession:
             if status in (_status.STATUS_GAP, _status.STATUS_CROSSED):
                 self._after_kernel_status(status, frames[i - 1])
                 applied -= status == _status.STATUS_CROSSED  # counted by the kernel, not live
-            elif status not in (_status.STATUS_APPLIED, _status.STATUS_STALE):
-                # A trade, a finer number or something unexpected: the general path.
+            elif status not in (_status.STATUS_APPLIED, _status.STATUS_STALE, _status.STATUS_TRADE):
+                # A finer number, another event or something unexpected: the general path.
                 self._fast = False
                 try:
                     applied += self.receive_frame(frames[i - 1])

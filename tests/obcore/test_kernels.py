@@ -315,3 +315,76 @@ def test_rescale_moves_the_ring_quantities_to_the_new_scale(make_book):
     assert ring[11, 2 % capacity] == 5000  # 0.5 -> 5.5 after the rescale, second 2
     np.testing.assert_array_equal(book.ring[[0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 19]][:, [1, 5]],
                                   counts_before[:, [1, 5]])  # counts are not quantities
+
+
+def _tape(capacity=8):
+    from obcore.counters import TradeTape
+
+    return TradeTape(capacity)
+
+
+AGG = {"e": "aggTrade", "E": 2_001, "s": "ETHUSDT", "a": 41, "p": "100.50", "q": "0.125", "f": 1, "l": 2,
+       "T": 2_000, "m": True, "M": True}  # fmt: skip
+
+
+@pytest.mark.parametrize("envelope", [False, True])
+def test_trade_frames_are_parsed_counted_and_taped(make_book, envelope):
+    book = make_book(price_scale=2, qty_scale=4)
+    tape = _tape()
+    tape.attach(book)
+
+    def frame(payload):
+        return orjson.dumps({"stream": "ethusdt@trade", "data": payload} if envelope else payload)
+
+    assert book.apply_json(frame(AGG)) == _layout.STATUS_TRADE
+    # A trade stream frame: its id is "t"; the old form's "b"/"a" order ids are not ids.
+    trade = {"e": "trade", "E": 3_001, "s": "ETHUSDT", "t": 77, "p": "101", "q": "2", "b": 5, "a": 6,
+             "T": 3_000, "m": False, "M": True}  # fmt: skip
+    assert book.apply_json(frame(trade)) == _layout.STATUS_TRADE
+    reordered = {"T": 3_500, "q": "0.5", "m": False, "p": "99.99", "a": 78, "e": "aggTrade", "E": 3_600}
+    assert book.apply_json(frame(reordered)) == _layout.STATUS_TRADE
+    got = tape.latest()
+    assert got["price"].tolist() == [10050, 10100, 9999]
+    assert got["qty"].tolist() == [1250, 20000, 5000]
+    assert got["time_ms"].tolist() == [2_000, 3_000, 3_500]
+    assert got["side"].tolist() == [-1, 1, 1]
+    assert got["trade_id"].tolist() == [41, 77, 78]
+    ring = book.ring
+    assert ring[_layout.SELL_TRADES, 2] == 1 and ring[_layout.SELL_QTY, 2] == 1250
+    assert ring[_layout.BUY_TRADES, 3] == 2 and ring[_layout.BUY_QTY, 3] == 25000 and ring[_layout.TRADES, 3] == 2
+    # The taped trade explains the depth reduction it caused (not a cancel).
+    book.load([10000], [10000], [10050], [5000], 1)
+    book.apply_json(frame({**AGG, "T": 4_000, "E": 4_000, "m": False, "p": "100.50", "q": "0.2"}))
+    assert book.apply_event(2, 2, 4_100, [], [(10050, 3000)]) == _layout.STATUS_APPLIED
+    assert ring[_layout.SIDE_FIELDS + _layout.REDUCED_QTY, 4] == 2000
+    assert ring[_layout.SIDE_FIELDS + _layout.CANCELLED_QTY, 4] == 0
+
+
+def test_trade_frames_the_kernel_leaves_to_the_facade(make_book):
+    book = make_book(price_scale=2, qty_scale=4)
+    assert book.apply_json(orjson.dumps(AGG)) == _layout.STATUS_NOT_DEPTH  # no tape attached
+    tape = _tape()
+    tape.attach(book)
+    cases = {
+        _layout.STATUS_PRECISION: [{**AGG, "q": "0.00001"}, {**AGG, "p": "100.505"}],
+        _layout.STATUS_PARSE_ERROR: [
+            {**AGG, "m": "yes"}, {**AGG, "T": "2000"}, {**AGG, "T": 2000.5}, {**AGG, "a": -1},
+            {**AGG, "q": 0.5}, {k: v for k, v in AGG.items() if k != "q"}, {k: v for k, v in AGG.items() if k != "a"},
+            {**AGG, "p": "1e5"}, {**AGG, "e": "trade"},  # a trade frame has no "t" here
+        ],
+    }
+    for status, payloads in cases.items():
+        for payload in payloads:
+            assert book.apply_json(orjson.dumps(payload)) == status, payload
+    assert tape.total == 0 and not book.ring.any()
+
+
+def test_the_batch_runs_through_trade_frames(make_book):
+    book = make_book(price_scale=2, qty_scale=4)
+    tape = _tape()
+    tape.attach(book)
+    book.load([10000], [10000], [10100], [10000], 1)
+    depth = {"e": "depthUpdate", "E": 2_000, "s": "ETHUSDT", "U": 2, "u": 2, "b": [["100.00", "0.5"]], "a": []}
+    frames = [orjson.dumps(AGG), orjson.dumps(depth), orjson.dumps({**AGG, "a": 42}), orjson.dumps({**AGG, "q": "1e"})]
+    assert book.apply_json_batch(frames) == (4, _layout.STATUS_PARSE_ERROR, 1)
+    assert tape.total == 2 and tape.latest()["trade_id"].tolist() == [41, 42]

@@ -44,6 +44,7 @@ from obcore._kernels._layout import (
     STATUS_PARSE_ERROR,
     STATUS_PRECISION,
     STATUS_STALE,
+    STATUS_TRADE,
     TRADES,
     UPDATES,
 )
@@ -114,6 +115,12 @@ class DepthBook:
         self.events_applied = 0
         self.events_stale = 0
         self.pending: list[list[int]] = []  # [price, qty_left, time_ms, side_hit]
+        self.tape: tuple | None = None  # (price, qty, time_ms, side, trade_id, total) arrays
+
+    def attach_tape(self, price, qty, time_ms, side, trade_id, total) -> None:
+        """Write the trades ``apply_json`` parses into these arrays (a ``TradeTape``'s):
+        row ``total[0] % len(price)``, then ``total[0] += 1``."""
+        self.tape = (price, qty, time_ms, side, trade_id, total)
 
     # ----------------------------------------------------------------- loading
     def load(self, bid_prices, bid_qtys, ask_prices, ask_qtys, last_update_id: int) -> None:
@@ -295,17 +302,18 @@ class DepthBook:
 
     def apply_json_batch(self, frames: list, start: int = 0) -> tuple[int, int, int]:
         """Apply ``frames[start:]`` until a frame needs the caller (any status but
-        APPLIED or STALE) or the end. Returns (next_index, last_status, applied)."""
+        APPLIED, STALE or TRADE) or the end. Returns (next_index, last_status, applied)."""
         before = self.events_applied
         status = STATUS_APPLIED
         for i in range(start, len(frames)):
             status = self.apply_json(frames[i])
-            if status not in (STATUS_APPLIED, STATUS_STALE):
+            if status not in (STATUS_APPLIED, STATUS_STALE, STATUS_TRADE):
                 return i + 1, status, self.events_applied - before
         return len(frames), status, self.events_applied - before
 
     def apply_json(self, raw: bytes | str) -> int:
-        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it."""
+        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it; with
+        a tape attached, a trade frame (``aggTrade`` / ``trade``) is counted and taped."""
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -315,7 +323,10 @@ class DepthBook:
         data = obj.get("data")
         if isinstance(data, dict):
             obj = data
-        if obj.get("e") != "depthUpdate":
+        event = obj.get("e")
+        if event != "depthUpdate":
+            if event in ("aggTrade", "trade") and self.tape is not None:
+                return self._apply_trade(obj, event)
             return STATUS_NOT_DEPTH if "e" in obj else STATUS_PARSE_ERROR
         try:
             first_id, last_id, event_time = int(obj["U"]), int(obj["u"]), int(obj["E"])
@@ -333,6 +344,31 @@ class DepthBook:
             return STATUS_PARSE_ERROR
         self.event_first_id, self.event_last_id, self.event_time = first_id, last_id, event_time
         return self.apply_event(first_id, last_id, event_time, sides[0], sides[1])
+
+    def _apply_trade(self, obj: dict, event: str) -> int:
+        """Count a parsed trade payload and write it to the tape; anything but the exact
+        Binance form (quoted decimals, integer ``T`` and id, boolean ``m``) is PARSE_ERROR,
+        left to the facade's general path."""
+        try:
+            price_text, qty_text, time_ms, maker = obj["p"], obj["q"], obj["T"], obj["m"]
+            trade_id = obj["a"] if event == "aggTrade" else obj["t"]
+        except KeyError:
+            return STATUS_PARSE_ERROR
+        if not (isinstance(price_text, str) and isinstance(qty_text, str) and type(maker) is bool):
+            return STATUS_PARSE_ERROR
+        if type(time_ms) is not int or type(trade_id) is not int or not (0 <= time_ms < 2**63 and 0 <= trade_id < 2**63):
+            return STATUS_PARSE_ERROR
+        price = _parse_scaled(price_text, self.price_scale)
+        qty = _parse_scaled(qty_text, self.qty_scale)
+        if price is None or qty is None:
+            return _failure(price_text, self.price_scale, qty_text, self.qty_scale)
+        side = -1 if maker else 1  # m: the buyer is the maker, so the taker sold
+        self.add_trade(price, qty, time_ms, side)
+        prices, qtys, times, sides, ids, total = self.tape
+        row = int(total[0]) % len(prices)
+        prices[row], qtys[row], times[row], sides[row], ids[row] = price, qty, time_ms, side, trade_id
+        total[0] += 1
+        return STATUS_TRADE
 
     # ------------------------------------------------------------------- reads
     def count(self, side: int) -> int:

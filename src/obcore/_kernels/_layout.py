@@ -33,6 +33,7 @@ __all__ = [
     "REDUCTIONS",
     "SELL_QTY",
     "SELL_TRADES",
+    "SIDE_DTYPE",
     "SIDE_FIELDS",
     "STATUS_APPLIED",
     "STATUS_CROSSED",
@@ -42,8 +43,10 @@ __all__ = [
     "STATUS_PARSE_ERROR",
     "STATUS_PRECISION",
     "STATUS_STALE",
+    "STATUS_TRADE",
     "TIME_DTYPE",
     "TRADES",
+    "TRADE_ID_DTYPE",
     "UPDATES",
 ]
 
@@ -55,7 +58,8 @@ STATUS_GAP = 2  # U > last update id + 1: events were missed
 STATUS_CROSSED = 3  # applied, and now best bid >= best ask
 STATUS_PARSE_ERROR = 4
 STATUS_PRECISION = 5  # a number has more decimals than the scale; nothing applied
-STATUS_NOT_DEPTH = 6  # a well-formed payload that is not a depthUpdate
+STATUS_NOT_DEPTH = 6  # a well-formed payload that is not a depthUpdate (nor a trade, with a tape)
+STATUS_TRADE = 7  # a trade frame parsed, counted and written to the attached trade tape
 
 STATUS_NAMES: dict[int, str] = {
     STATUS_APPLIED: "applied",
@@ -65,6 +69,7 @@ STATUS_NAMES: dict[int, str] = {
     STATUS_PARSE_ERROR: "parse_error",
     STATUS_PRECISION: "precision",
     STATUS_NOT_DEPTH: "not_depth",
+    STATUS_TRADE: "trade",
 }
 
 # --------------------------------------------------------------------- sides
@@ -112,6 +117,8 @@ COUNTER_DTYPE = np.dtype(np.int64)  # the ring: (N_FIELDS, 2 * capacity)
 PRICE_DTYPE = np.dtype(np.int64)  # scaled by 10**price_scale
 QTY_DTYPE = np.dtype(np.int64)  # scaled by 10**qty_scale
 TIME_DTYPE = np.dtype(np.int64)  # Unix ms (events, trades) or s (counter seconds)
+SIDE_DTYPE = np.dtype(np.int8)  # the trade tape's taker side: +1 buy, -1 sell
+TRADE_ID_DTYPE = np.dtype(np.int64)
 
 assert len(FIELD_NAMES) == N_FIELDS == 2 * SIDE_FIELDS + 6
 assert all(FIELD_NAMES[field].endswith("_qty") for field in QTY_FIELDS)
