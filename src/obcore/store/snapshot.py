@@ -339,9 +339,9 @@ class SnapshotArrays:
 
 
 def _qty_counter_columns() -> tuple[int, ...]:
-    from obcore.counters import FIELD_NAMES
+    from obcore._kernels._layout import QTY_FIELDS
 
-    return tuple(i for i, name in enumerate(FIELD_NAMES) if name.endswith("_qty"))
+    return QTY_FIELDS
 
 
 def scale_qty_counters(counters: np.ndarray, factor: int) -> np.ndarray:
