@@ -27,7 +27,7 @@ __all__ = [
     "check_symbols",
 ]
 
-#: The one symbol rule of obcore and obmcp: 2-20 upper-case letters or digits.
+#: The one symbol rule of obcore and obmcp: 2-20 upper-case letters or digits (``ETHUSDT``).
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
 #: :data:`SYMBOL_PATTERN` compiled.
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)

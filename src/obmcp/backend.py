@@ -11,9 +11,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obmcp.config import ServerSettings
+
+if TYPE_CHECKING:  # types only: importing these here would load the I/O modules early
+    from obcore.store import SnapshotStore
+    from obcore.streams import StreamManager
+
+    from obmcp.book_service import LiveBooks
+    from obmcp.service import MarketClient
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +45,12 @@ class Backend:
         The 1-s snapshot history, when a data dir is configured.
     """
 
-    client: Any = None
-    streams: Any = None
+    client: MarketClient | None = None
+    streams: LiveBooks | None = None
     max_symbols: int = 20
     rest_url: str | None = None
     ws_url: str | None = None
-    store: Any = None
+    store: SnapshotStore | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,8 +68,13 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
     Yields
     ------
     Backend
-        REST client, stream manager and, with ``data_dir``, the snapshot store (``None``
-        when another process holds it).
+        REST client, stream manager and, with ``data_dir``, the snapshot store.
+
+    Raises
+    ------
+    InvalidInputError
+        A replay file that is not a recording (named, its contents never quoted), or a
+        data dir whose store another process holds (a second server would store nothing).
     """
     from obcore.client import BinanceClient
 
@@ -73,7 +85,7 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
             from obcore.emulator import Emulator
 
             emulator = Emulator(host="127.0.0.1", port=0, ws_port=0, speed=speed, loop=True)
-            emulator.add_replay([str(path) for path in settings.source_paths])
+            _add_replay(emulator, settings)
             await stack.enter_async_context(emulator)
             rest_url, ws_url = emulator.rest_url, emulator.ws_url
             backend.rest_url, backend.ws_url = rest_url, ws_url
@@ -92,29 +104,38 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         yield backend
 
 
-async def _open_store(stack: contextlib.AsyncExitStack, settings: ServerSettings, streams: Any) -> Any:
+async def _open_store(
+    stack: contextlib.AsyncExitStack, settings: ServerSettings, streams: StreamManager
+) -> SnapshotStore | None:
     """Open the snapshot store and capture every tracked book each second.
 
-    A store another process holds is reported and skipped: the live tools keep working.
+    A store another process holds stops the start (:class:`InvalidInputError`).
     """
     import asyncio
     import os
 
-    from obcore.errors import StoreError
+    from obcore.errors import InvalidInputError, StoreError, StoreLockedError
     from obcore.store import SnapshotStore
     from obcore.store.capture import LiveCapture
 
     os.umask(0o077)  # files the store creates later stay private (0600) too
+    assert settings.data_dir is not None
+    directory = settings.data_dir / "snapshots"
     try:
         store = await asyncio.to_thread(
             SnapshotStore.open,
-            settings.data_dir / "snapshots",
+            directory,
             retention_s=round(settings.store_retention_days * 86_400),
             max_bytes=settings.store_max_bytes,
         )
+    except StoreLockedError:
+        # Serving without the store would silently keep no history: refuse to start.
+        raise InvalidInputError(
+            f"--data-dir {str(settings.data_dir)!r} is in use: another obmcp server (or a store import) "
+            f"has its snapshot store {str(directory)!r} open; stop that one or give this one another --data-dir"
+        ) from None
     except StoreError as exc:
-        logger.warning("snapshot store disabled: %s", exc)
-        return None
+        raise InvalidInputError(f"--data-dir {str(settings.data_dir)!r}: {exc}") from None
     stack.callback(store.close)
 
     capture = LiveCapture(store.put)
@@ -131,9 +152,35 @@ async def _open_store(stack: contextlib.AsyncExitStack, settings: ServerSettings
     return store
 
 
+def _add_replay(emulator: Any, settings: ServerSettings) -> None:
+    """Load the recording into the emulator; a file that is not one is named, never quoted."""
+    import re
+
+    from obcore.errors import InvalidInputError
+
+    paths = [str(path) for path in settings.source_paths]
+    expected = (
+        "expected hftbacktest '<receive_time_ns> <json>' lines (gzipped or not) or the cryptofeed sample format"
+    )
+    try:
+        emulator.add_replay(paths)
+    except InvalidInputError as exc:
+        where = re.match(r"(.+?:\d+): ", str(exc))
+        if where is None:  # not about a line's contents (e.g. no depth data): the message is safe
+            raise InvalidInputError(f"--source {settings.source!r}: {exc}") from None
+        raise InvalidInputError(
+            f"--source {settings.source!r}: {where.group(1)}: not a recording this server can replay; {expected}"
+        ) from None
+    except (OSError, EOFError, UnicodeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"--source {settings.source!r}: not a recording this server can replay "
+            f"({type(exc).__name__}); {expected}"
+        ) from None
+
+
 async def _open_streams(
     stack: contextlib.AsyncExitStack, settings: ServerSettings, client: Any, ws_url: str | None
-) -> Any:
+) -> StreamManager:
     from obcore.streams import StreamManager
 
     manager = StreamManager(client, ws_url=ws_url, max_symbols=settings.max_symbols)

@@ -1,102 +1,75 @@
 """Live-book service: plain typed async functions behind orderbook_l1 / _l2 / _health.
 
-They read ``BookSession`` objects kept live by ``obcore.streams.StreamManager``
-(``await manager.track(symbol)`` subscribes on first use, up to the symbol limit).
-A book that is not LIVE, or older than :data:`STALE_AFTER_MS`, is never reported as
-fine: ``data_quality.ok`` is False and ``warnings`` says why; a book with no levels at
-all is an error (``BookNotReadyError``).
+Room: obmcp's presentation of obcore's answers. The figures come from
+:mod:`obcore.liquidity` and :mod:`obcore.quality`; this module only gets the session
+(``await manager.track(symbol)`` subscribes on first use, up to the symbol limit), reads
+the clock, and converts obcore's frozen dataclasses to the tools' pydantic models
+(exact decimals written with ``format_decimal``, floats rounded for display). No
+arithmetic on books here.
+
+A book that is not LIVE, older than :data:`obcore.quality.STALE_AFTER_MS`, on a stream
+that is down or crossed is never reported as fine: ``data_quality.ok`` is False and
+``warnings`` says why; a book with no levels at all is an error (``BookNotReadyError``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-import numpy as np
-
+from obcore import liquidity, quality
+from obcore.book import SweepResult
 from obcore.errors import BookNotReadyError, InvalidInputError
 from obcore.numbers import format_decimal
+from obcore.quality import STALE_AFTER_MS
+from obcore.session import BookSession
 
 from obmcp.models import BookHealth, BookL1, BookL2, DataQuality, DepthLevels, SlippageEstimate, SymbolHealth, Wall
 from obmcp.validation import L2_DEPTHS, check_choice, check_range, check_symbol
 
 __all__ = [
     "DEFAULT_NOTIONALS",
+    "MAX_WAIT_SECONDS",
     "STALE_AFTER_MS",
-    "WALL_FACTOR",
-    "data_quality",
-    "find_walls",
+    "L1Cache",
+    "LiveBooks",
     "live_session",
     "orderbook_health",
     "orderbook_l1",
     "orderbook_l2",
-    "state_name",
+    "quality_model",
 ]
 
-STALE_AFTER_MS = 5_000
-#: A level is a wall when its size exceeds this multiple of the median of the side's top 100.
-WALL_FACTOR = 5.0
-WALL_WINDOW = 100
-DEFAULT_NOTIONALS = (10_000.0, 50_000.0, 100_000.0, 250_000.0)
+DEFAULT_NOTIONALS = liquidity.DEFAULT_NOTIONALS
 MAX_WAIT_SECONDS = 30.0
+_MAX_NOTIONALS = 10
+_MAX_NOTIONAL = 1e9
 
 
-def state_name(session: Any) -> str:
-    """The session's sync state as an upper-case name (``LIVE``, ``SYNCING`` …)."""
-    state = session.state
-    return str(getattr(state, "name", state)).upper()
+class LiveBooks(Protocol):
+    """The part of :class:`obcore.streams.StreamManager` the live-book tools use."""
+
+    @property
+    def symbols(self) -> list[str]: ...
+    def session(self, symbol: str) -> BookSession | None: ...
+    def is_connected(self, symbol: str) -> bool: ...
+    def health(self) -> Mapping[str, Any]: ...
+    async def track(self, symbol: str) -> BookSession: ...
+    async def wait_live(self, symbol: str, timeout: float) -> BookSession | None: ...
 
 
 def _now_ms() -> int:
+    """The wall clock in Unix ms (the one clock of the live-book tools; tests replace it)."""
     return int(time.time() * 1000)
 
 
-def stream_connected(manager: Any, symbol: str) -> bool:
-    """Whether ``symbol``'s stream is up (True for managers that cannot tell)."""
-    is_connected = getattr(manager, "is_connected", None)
-    return True if is_connected is None else bool(is_connected(symbol))
+def quality_model(q: quality.DataQuality) -> DataQuality:
+    """``obcore.quality.DataQuality`` as the tools' model."""
+    return DataQuality(sync_state=q.state_name, book_age_ms=q.book_age_ms, ok=q.ok, warnings=list(q.warnings))
 
 
-def data_quality(session: Any, now_ms: int | None = None, *, connected: bool = True) -> DataQuality:
-    """Sync state, book age and warnings; ``ok`` only for a LIVE book younger than 5 s.
-
-    Parameters
-    ----------
-    session : BookSession
-        The symbol's session (``state``, ``book_age_ms``, ``gap_count``, ``resync_count``).
-    now_ms : int, optional
-        Current Unix time in ms; defaults to the wall clock.
-    connected : bool
-        Whether the symbol's stream is up; a book whose stream is down is not ``ok``.
-
-    Returns
-    -------
-    DataQuality
-        ``ok`` is True only for a LIVE book updated at most ``STALE_AFTER_MS`` ago;
-        ``warnings`` says why not, and reports sequence gaps.
-    """
-    now_ms = _now_ms() if now_ms is None else now_ms
-    state = state_name(session)
-    age = session.book_age_ms(now_ms)
-    age = None if age is None else int(age)
-    warnings = []
-    if state != "LIVE":
-        warnings.append(f"book is {state}, not LIVE: levels may be missing or out of date")
-    if age is None:
-        warnings.append("no depth update applied yet")
-    elif age > STALE_AFTER_MS:
-        warnings.append(f"book is stale: last update {age} ms ago (limit {STALE_AFTER_MS} ms)")
-    if not connected:
-        warnings.append("stream disconnected: no updates are arriving, the book may be out of date")
-    gaps = int(getattr(session, "gap_count", 0) or 0)
-    if gaps:
-        warnings.append(f"{gaps} sequence gap(s) seen since tracking began (resyncs: {session.resync_count})")
-    ok = connected and state == "LIVE" and age is not None and age <= STALE_AFTER_MS
-    return DataQuality(sync_state=state, book_age_ms=age, ok=ok, warnings=warnings)
-
-
-async def live_session(manager: Any, symbol: str, wait_seconds: float) -> Any:
+async def live_session(manager: LiveBooks | None, symbol: str, wait_seconds: float) -> BookSession:
     """Track ``symbol`` (first use subscribes) and wait up to ``wait_seconds`` for it to be LIVE.
 
     Parameters
@@ -123,7 +96,7 @@ async def live_session(manager: Any, symbol: str, wait_seconds: float) -> Any:
     if manager is None:
         raise BookNotReadyError("live books are not available: the server runs without a stream manager")
     session = await manager.track(symbol)
-    if state_name(session) != "LIVE" and wait_seconds > 0:
+    if session.state.name != "LIVE" and wait_seconds > 0:
         try:
             await manager.wait_live(symbol, wait_seconds)
         except (TimeoutError, BookNotReadyError):
@@ -131,155 +104,125 @@ async def live_session(manager: Any, symbol: str, wait_seconds: float) -> Any:
     book = session.book
     if book.best_bid() is None and book.best_ask() is None:
         raise BookNotReadyError(
-            f"book for {symbol} is {state_name(session)} with no levels yet "
+            f"book for {symbol} is {session.state.name} with no levels yet "
             f"(waited {wait_seconds:g} s); retry in a few seconds"
         )
     return session
 
 
-def _check_wait(wait_seconds: float) -> float:
-    if not isinstance(wait_seconds, (int, float)) or not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
-        raise InvalidInputError(f"wait_seconds {wait_seconds!r}: expected 0 to {MAX_WAIT_SECONDS:g}")
+def _check_wait(wait_seconds: object) -> float:
+    if (
+        isinstance(wait_seconds, bool)
+        or not isinstance(wait_seconds, (int, float))
+        or not 0 <= wait_seconds <= MAX_WAIT_SECONDS
+    ):
+        raise InvalidInputError(f"wait_seconds {wait_seconds!r}: expected a number from 0 to {MAX_WAIT_SECONDS:g}")
     return float(wait_seconds)
 
 
-def _median(ordered: list[int]) -> float:
-    """``numpy.median`` of an already sorted list, to the same float (mean of the middle two)."""
-    mid = len(ordered) // 2
-    if len(ordered) % 2:
-        return float(ordered[mid])
-    return (float(ordered[mid - 1]) + float(ordered[mid])) / 2
-
-
-def find_walls(prices: Sequence[int], qtys: Sequence[int], side: str, book: Any, limit: int = 5) -> list[Wall]:
-    """The ``limit`` largest levels of one side (best first) above ``WALL_FACTOR`` × the median
-    of its top 100, largest first.
-
-    Parameters
-    ----------
-    prices, qtys : sequence of int or ndarray of int64, shape (n,)
-        One side's levels, best first, as scaled integers.
-    side : str
-        ``bid`` or ``ask`` (copied into each wall).
-    book : obcore.book.Book
-        Gives the scales the decimals are written at.
-    """
-    # Plain Python: on <= 100 values sorted() is ~5x cheaper than numpy.median's dispatch.
-    window = qtys[:WALL_WINDOW]
-    window = window.tolist() if isinstance(window, np.ndarray) else list(window)
-    if len(window) < 3:
-        return []
-    median = _median(sorted(window))
-    if median <= 0:
-        return []
-    threshold = WALL_FACTOR * median
-    # float(q): the comparison numpy made (int64 against a float threshold).
-    hits = [i for i, q in enumerate(window) if float(q) > threshold]
-    hits.sort(key=lambda i: -window[i])  # stable: equal sizes stay best first
-    ps, qs = book.price_scale, book.qty_scale
-    return [
-        Wall(
-            side=side,
-            price=format_decimal(int(prices[i]), ps),
-            qty=format_decimal(window[i], qs),
-            times_median=round(float(window[i]) / median, 2),
-        )
-        for i in hits[:limit]
-    ]
+def _check_notionals(notionals: Sequence[float]) -> tuple[float, ...]:
+    values = list(notionals)
+    if not 1 <= len(values) <= _MAX_NOTIONALS:
+        raise InvalidInputError(f"notionals {values!r}: expected 1 to {_MAX_NOTIONALS} amounts")
+    for notional in values:
+        # not (1 <= n <= max) also refuses NaN, which every comparison fails.
+        if isinstance(notional, bool) or not isinstance(notional, (int, float)) or not 1 <= notional <= _MAX_NOTIONAL:
+            raise InvalidInputError(f"notional {notional!r}: expected a quote amount from 1 to 1e9")
+    return tuple(float(n) for n in values)
 
 
 def _float_text(value: float | None, decimals: int) -> str | None:
     return None if value is None else f"{value:.{decimals}f}".rstrip("0").rstrip(".")
 
 
-def _slippage(book: Any, notionals: Sequence[float]) -> list[SlippageEstimate]:
-    estimates = []
-    avg_decimals, ps, qs = book.price_scale + 4, book.price_scale, book.qty_scale
-    for side in ("buy", "sell"):
-        for notional in notionals:
-            r = book.sweep(side, float(notional))
-            estimates.append(
-                SlippageEstimate(
-                    side=side,
-                    notional=float(notional),
-                    avg_price=_float_text(r.avg_price, avg_decimals),
-                    worst_price=_float_text(r.worst_price, ps),
-                    filled_qty=_float_text(r.filled_qty, qs) or "0",
-                    filled_notional=round(float(r.filled_notional), 8),
-                    slippage_bps=None if r.slippage_bps is None else round(float(r.slippage_bps), 4),
-                    complete=bool(r.complete),
-                )
-            )
-    return estimates
-
-
-#: One (4, WALL_WINDOW) buffer for ``Book.read_top``: the rows are copied out to Python ints
-#: before anything awaits, so one buffer serves every call on the event loop's thread.
-_TOP = np.empty((4, WALL_WINDOW), dtype=np.int64)
-#: Answers by (symbol, top_n, notionals): (book state they were computed at, answer).
-_L1_CACHE: dict[tuple[Any, ...], tuple[tuple[Any, ...], BookL1]] = {}
-_L1_CACHE_SIZE = 256
-
-
-def _book_state(session: Any, book: Any, bid: tuple[int, int], ask: tuple[int, int]) -> tuple[Any, ...]:
-    """What an l1 answer depends on: any applied event, snapshot, resync or rescale changes it."""
-    return (
-        book, int(session.last_update_id), int(getattr(session, "events_applied", -1)),
-        int(getattr(session, "resync_count", -1)), book.price_scale, book.qty_scale,
-        bid, ask, int(book.bid_count), int(book.ask_count),
+def _wall(wall: liquidity.Wall, price_scale: int, qty_scale: int) -> Wall:
+    return Wall(
+        side=wall.side,
+        price=format_decimal(wall.price, price_scale),
+        qty=format_decimal(wall.qty, qty_scale),
+        times_median=round(wall.times_median, 2),
     )
 
 
-def _l1_figures(
-    session: Any, book: Any, symbol: str, bid: tuple[int, int], ask: tuple[int, int],
-    top_n: int, notionals: Sequence[float], quality: DataQuality,
-) -> BookL1:
-    ps, qs = book.price_scale, book.qty_scale
-    n_bids, n_asks = book.read_top(_TOP)
-    rows = _TOP.tolist()
-    bid_prices, bid_qtys = rows[0][:n_bids], rows[1][:n_bids]
-    ask_prices, ask_qtys = rows[2][:n_asks], rows[3][:n_asks]
-    bid_volume, ask_volume = sum(bid_qtys[:top_n]), sum(ask_qtys[:top_n])
-    total = bid_volume + ask_volume
-    micro = (bid[0] * ask[1] + ask[0] * bid[1]) / (bid[1] + ask[1]) if bid[1] + ask[1] else None
+def _sweep(r: SweepResult, price_scale: int, qty_scale: int) -> SlippageEstimate:
+    return SlippageEstimate(
+        side=r.side,
+        notional=float(r.notional),
+        avg_price=_float_text(r.avg_price, price_scale + 4),
+        worst_price=_float_text(r.worst_price, price_scale),
+        filled_qty=_float_text(r.filled_qty, qty_scale) or "0",
+        filled_notional=round(float(r.filled_notional), 8),
+        slippage_bps=None if r.slippage_bps is None else round(float(r.slippage_bps), 4),
+        complete=bool(r.complete),
+    )
+
+
+def _l1_model(symbol: str, last_update_id: int, figures: liquidity.Liquidity, data: DataQuality) -> BookL1:
+    top = figures.top
+    ps, qs = top.price_scale, top.qty_scale
     return BookL1(
         symbol=symbol,
-        best_bid=format_decimal(bid[0], ps),
-        best_bid_qty=format_decimal(bid[1], qs),
-        best_ask=format_decimal(ask[0], ps),
-        best_ask_qty=format_decimal(ask[1], qs),
-        # (bid + ask) / 2 exactly: the sum × 5 at one more decimal.
-        mid=format_decimal((bid[0] + ask[0]) * 5, ps + 1),
-        spread=format_decimal(ask[0] - bid[0], ps),
-        spread_bps=round((ask[0] - bid[0]) / ((ask[0] + bid[0]) / 2) * 1e4, 6),
-        microprice=_float_text(None if micro is None else micro / 10**ps, ps + 4) or "",
-        top_n=top_n,
-        bid_volume_top_n=format_decimal(bid_volume, qs),
-        ask_volume_top_n=format_decimal(ask_volume, qs),
-        imbalance_top_n=round((bid_volume - ask_volume) / total, 6) if total else 0.0,
-        walls=find_walls(bid_prices, bid_qtys, "bid", book) + find_walls(ask_prices, ask_qtys, "ask", book),
-        slippage=_slippage(book, notionals),
-        last_update_id=int(session.last_update_id),
-        bid_levels=int(book.bid_count),
-        ask_levels=int(book.ask_count),
-        data_quality=quality,
+        best_bid=format_decimal(top.bid_price, ps),
+        best_bid_qty=format_decimal(top.bid_qty, qs),
+        best_ask=format_decimal(top.ask_price, ps),
+        best_ask_qty=format_decimal(top.ask_qty, qs),
+        mid=format_decimal(top.mid, top.mid_scale),
+        spread=format_decimal(top.spread, ps),
+        spread_bps=round(top.spread_bps, 6),
+        microprice=_float_text(top.microprice, ps + 4) or "",
+        top_n=figures.top_n,
+        bid_volume_top_n=format_decimal(figures.bid_volume, qs),
+        ask_volume_top_n=format_decimal(figures.ask_volume, qs),
+        imbalance_top_n=0.0 if figures.imbalance is None else round(figures.imbalance, 6),
+        walls=[_wall(w, ps, qs) for w in figures.walls],
+        slippage=[_sweep(r, ps, qs) for r in figures.sweeps],
+        last_update_id=last_update_id,
+        bid_levels=figures.bid_levels,
+        ask_levels=figures.ask_levels,
+        data_quality=data,
     )
+
+
+class L1Cache:
+    """``orderbook_l1`` answers by (symbol, top_n, notionals), kept while the book's
+    :func:`obcore.liquidity.book_version` is unchanged.
+
+    One per server (see ``obmcp.catalog.ToolContext``), used from the event loop's thread.
+    Converting a :class:`obcore.liquidity.Liquidity` to ``BookL1`` costs more than the
+    figures themselves, so the converted answer is what is kept; ``data_quality`` is
+    never cached.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._answers: dict[tuple[Any, ...], tuple[tuple[object, ...], BookL1]] = {}
+
+    def get(self, key: tuple[Any, ...], version: tuple[object, ...]) -> BookL1 | None:
+        """The answer kept for ``key`` if it was made at ``version``, else None."""
+        kept = self._answers.get(key)
+        return kept[1] if kept is not None and kept[0] == version else None
+
+    def put(self, key: tuple[Any, ...], version: tuple[object, ...], answer: BookL1) -> None:
+        """Keep ``answer``; past ``size`` keys, start over rather than grow."""
+        if len(self._answers) >= self.size and key not in self._answers:
+            self._answers.clear()
+        self._answers[key] = (version, answer)
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        self._answers.clear()
 
 
 async def orderbook_l1(
-    manager: Any,
+    manager: LiveBooks | None,
     symbol: str,
     *,
     top_n: int = 10,
     notionals: Sequence[float] = DEFAULT_NOTIONALS,
     wait_seconds: float = 10.0,
+    cache: L1Cache | None = None,
 ) -> BookL1:
     """Top of the live book of ``symbol`` with depth, imbalance, walls and sweep costs.
-
-    The book figures are computed once per book state (update id, events applied, resyncs,
-    best levels) and reused by calls until the next update; ``data_quality`` (sync state,
-    age, warnings) is always computed at call time.  Treat the answer as read-only: its
-    ``walls`` and ``slippage`` lists are shared with the cache.
 
     Parameters
     ----------
@@ -293,37 +236,48 @@ async def orderbook_l1(
         Quote amounts for the buy and sell sweep estimates (each 1 to 1e9, at most 10).
     wait_seconds : float
         How long the call may wait while the book is not LIVE (first use, resync), 0-30.
+    cache : L1Cache, optional
+        Reuse the figures while the book has not changed (``data_quality`` is always
+        computed at call time). Treat a cached answer as read-only: its ``walls`` and
+        ``slippage`` lists are shared.
+
+    Returns
+    -------
+    BookL1
+
+    Raises
+    ------
+    InvalidInputError
+        A bad argument, named in the message.
+    SymbolLimitError, BookNotReadyError
+        As :func:`live_session`; also when one side of the book is empty.
     """
     check_symbol(symbol)
-    check_range("top_n", top_n, 1, 100)
-    if not 1 <= len(notionals) <= 10:
-        raise InvalidInputError(f"notionals {list(notionals)!r}: expected 1 to 10 amounts")
-    for notional in notionals:
-        if not isinstance(notional, (int, float)) or not 1 <= notional <= 1e9:
-            raise InvalidInputError(f"notional {notional!r}: expected a quote amount from 1 to 1e9")
+    check_range("top_n", top_n, 1, liquidity.MAX_TOP_N)
+    values = _check_notionals(notionals)
     session = await live_session(manager, symbol, _check_wait(wait_seconds))
+    assert manager is not None  # live_session refuses None
     # No await from here on: the book cannot change under the reads below.
     book = session.book
-    quality = data_quality(session, connected=stream_connected(manager, symbol))
-    bid, ask = book.best_bid(), book.best_ask()
-    if bid is None or ask is None:
-        raise BookNotReadyError(f"book for {symbol} has an empty {'bid' if bid is None else 'ask'} side")
-    if bid[0] >= ask[0]:
-        quality.ok = False
-        quality.warnings.append(f"book is crossed: best bid {book.format_price(bid[0])} >= best ask")
-    key = (symbol, top_n, tuple(float(n) for n in notionals))
-    state = _book_state(session, book, bid, ask)
-    cached = _L1_CACHE.get(key)
-    if cached is not None and cached[0] == state:
-        return cached[1].model_copy(update={"data_quality": quality})
-    answer = _l1_figures(session, book, symbol, bid, ask, top_n, notionals, quality)
-    if len(_L1_CACHE) >= _L1_CACHE_SIZE:
-        _L1_CACHE.clear()  # many argument combinations: start over rather than grow
-    _L1_CACHE[key] = (state, answer)
+    if book.best_bid() is None or book.best_ask() is None:
+        raise BookNotReadyError(f"book for {symbol} has an empty {'bid' if book.best_bid() is None else 'ask'} side")
+    data = quality_model(
+        quality.data_quality(session, _now_ms(), connected=manager.is_connected(symbol), check_crossed=True)
+    )
+    key = (symbol, top_n, values)
+    version = liquidity.book_version(session) if cache is not None else ()
+    if cache is not None and (kept := cache.get(key, version)) is not None:
+        return kept.model_copy(update={"data_quality": data})
+    figures = liquidity.book_liquidity(book, top_n=top_n, notionals=values)
+    answer = _l1_model(symbol, int(session.last_update_id), figures, data)
+    if cache is not None:
+        cache.put(key, version, answer)
     return answer
 
 
-async def orderbook_l2(manager: Any, symbol: str, *, depth: int = 20, wait_seconds: float = 10.0) -> BookL2:
+async def orderbook_l2(
+    manager: LiveBooks | None, symbol: str, *, depth: int = 20, wait_seconds: float = 10.0
+) -> BookL2:
     """The best ``depth`` (20 or 100) levels a side as scaled integers plus their scales.
 
     Parameters
@@ -353,8 +307,10 @@ async def orderbook_l2(manager: Any, symbol: str, *, depth: int = 20, wait_secon
     check_symbol(symbol)
     check_choice("depth", depth, L2_DEPTHS)
     session = await live_session(manager, symbol, _check_wait(wait_seconds))
+    assert manager is not None  # live_session refuses None
     book = session.book
     bid_prices, bid_qtys, ask_prices, ask_qtys = book.top(depth)
+    data = quality.data_quality(session, _now_ms(), connected=manager.is_connected(symbol))
     return BookL2(
         symbol=symbol,
         levels=depth,
@@ -363,92 +319,54 @@ async def orderbook_l2(manager: Any, symbol: str, *, depth: int = 20, wait_secon
         bids=DepthLevels(prices=bid_prices.tolist(), qtys=bid_qtys.tolist()),
         asks=DepthLevels(prices=ask_prices.tolist(), qtys=ask_qtys.tolist()),
         last_update_id=int(session.last_update_id),
-        data_quality=data_quality(session, connected=stream_connected(manager, symbol)),
+        data_quality=quality_model(data),
     )
 
 
-def _symbol_health(symbol: str, session: Any, now_ms: int) -> SymbolHealth:
-    quality = data_quality(session, now_ms)
-    state = quality.sync_state
-    detail = getattr(session, "reason", None)
-    if quality.ok:
-        status, reason = "ok", None
-    elif state in ("SYNCING", "RESYNCING") or (quality.book_age_ms or 0) > STALE_AFTER_MS:
-        status, reason = "degraded", "; ".join(filter(None, [*quality.warnings, detail]))
-    else:
-        status, reason = "error", "; ".join(filter(None, [*quality.warnings, detail]))
-    if state == "STALE":
-        status = "error"
+def _symbol_model(h: quality.SymbolHealth) -> SymbolHealth:
     return SymbolHealth(
-        symbol=symbol,
-        status=status,
-        sync_state=state,
-        book_age_ms=quality.book_age_ms,
-        last_update_id=int(session.last_update_id),
-        resync_count=int(session.resync_count),
-        gap_count=int(getattr(session, "gap_count", 0) or 0),
-        reason=reason,
+        symbol=h.symbol,
+        status=h.status,
+        sync_state=h.quality.state_name,
+        book_age_ms=h.quality.book_age_ms,
+        last_update_id=h.last_update_id,
+        resync_count=h.quality.resync_count,
+        gap_count=h.quality.gap_count,
+        reason=h.reason,
     )
 
 
-_RANK = {"ok": 0, "degraded": 1, "error": 2}
-
-
-def _tracked_sessions(manager: Any) -> dict[str, Any]:
-    symbols = manager.symbols  # a property of StreamManager
-    return {symbol: manager.session(symbol) for symbol in symbols if manager.session(symbol) is not None}
-
-
-def _stream_connected(report: dict[str, Any], symbol: str | None) -> bool | None:
-    """Whether the stream(s) carrying ``symbol`` (or every connection) are up; None if none exist."""
-    if symbol is not None:
-        entry = report.get("symbols", {}).get(symbol)
-        return None if entry is None else bool(entry.get("connected"))
-    connections = report.get("connections", [])
-    return all(bool(c.get("connected")) for c in connections) if connections else None
-
-
-async def orderbook_health(manager: Any, symbol: str | None = None, *, max_symbols: int | None = None) -> BookHealth:
+async def orderbook_health(
+    manager: LiveBooks | None, symbol: str | None = None, *, max_symbols: int | None = None
+) -> BookHealth:
     """Health of the live books: ok / degraded / error overall and per tracked symbol.
 
     Parameters
     ----------
+    manager : StreamManager or None
+        The stream manager; None reports ``error`` (live books are off).
     symbol : str, optional
         Report only this symbol (it is not subscribed if it is not tracked yet).
+    max_symbols : int, optional
+        The server's symbol limit, reported as is.
+
+    Returns
+    -------
+    BookHealth
     """
     if symbol is not None:
         check_symbol(symbol)
     if manager is None:
         return BookHealth(status="error", symbols_tracked=[], symbols=[], reason="no stream manager: live books are off")
-    now_ms = _now_ms()
-    sessions = _tracked_sessions(manager)
-    report = manager.health()
-    connected = _stream_connected(report, symbol)
-    if symbol is not None:
-        if symbol not in sessions:
-            return BookHealth(
-                status="error",
-                symbols_tracked=sorted(sessions),
-                max_symbols=max_symbols,
-                stream_connected=connected,
-                symbols=[],
-                reason=f"{symbol} is not tracked; call orderbook_l1 or orderbook_l2 for it first",
-            )
-        sessions = {symbol: sessions[symbol]}
-    reports = [_symbol_health(name, session, now_ms) for name, session in sorted(sessions.items())]
-    for r in reports:
-        if report.get("symbols", {}).get(r.symbol, {}).get("connected") is False:
-            r.status = "error"
-            r.reason = "; ".join(filter(None, ["stream disconnected", r.reason]))
-    status = max((r.status for r in reports), key=_RANK.__getitem__, default="ok")
-    reasons = [f"{r.symbol}: {r.reason}" for r in reports if r.reason]
-    if connected is False and reports:
-        status, reasons = "error", ["stream disconnected", *reasons]
+    health = quality.books_health(manager, _now_ms(), symbol)
+    reason = health.reason
+    if health.untracked is not None:
+        reason = f"{reason}; call orderbook_l1 or orderbook_l2 for it first"
     return BookHealth(
-        status=status,
-        symbols_tracked=sorted(_tracked_sessions(manager)),
+        status=health.status,
+        symbols_tracked=list(health.symbols_tracked),
         max_symbols=max_symbols,
-        stream_connected=connected,
-        symbols=reports,
-        reason="; ".join(reasons) or (None if reports else "no symbol tracked yet"),
+        stream_connected=health.stream_connected,
+        symbols=[_symbol_model(h) for h in health.symbols],
+        reason=reason,
     )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import anyio
 
 from obcore.errors import InvalidInputError
 
-from obmcp.config import ServerSettings, settings_from_env
+from obmcp.config import ServerSettings, read_env_file, settings_from_env
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "run", "run_until_done"]
 
 logger = logging.getLogger("obmcp")
 
@@ -46,9 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--session-idle-seconds", type=float, help="idle HTTP session expiry (env OBMCP_SESSION_IDLE_SECONDS, default 1800)"
     )
     serve.add_argument(
+        "--session-reclaim-seconds",
+        type=float,
+        help="at the session cap, close the least recently used session idle this long for a new client "
+        "(env OBMCP_SESSION_RECLAIM_SECONDS, default 30)",
+    )
+    serve.add_argument(
         "--http-response",
         choices=("json", "sse"),
         help="answer each HTTP request POST with one JSON body (default) or an SSE stream (env OBMCP_HTTP_RESPONSE)",
+    )
+    serve.add_argument(
+        "--env-file",
+        help="read settings from this file (default: ./.env if it exists); the environment and flags win over it",
     )
     serve.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
@@ -62,7 +75,9 @@ async def run(settings: ServerSettings) -> None:
     async with open_backend(settings) as backend:
         mcp = build_server(settings, backend)
         if settings.mode == "stdio":
-            await mcp.run_stdio_async()
+            from obmcp.stdio import serve_stdio
+
+            await serve_stdio(mcp)
             return
         from obmcp.http import build_http_app, serve_http, wait_for_signal
 
@@ -75,12 +90,25 @@ async def run(settings: ServerSettings) -> None:
         await serve_http(app, settings, wait_for_signal, on_bound=announce)
 
 
+def _read_dotenv(env_file: str | None) -> dict[str, str]:
+    """Settings from ``--env-file`` (which must exist) or ``./.env`` (if it exists)."""
+    path = Path(env_file).expanduser() if env_file is not None else Path(".env")
+    if env_file is None and not path.is_file():
+        return {}
+    try:
+        return read_env_file(path)
+    except OSError as exc:
+        raise InvalidInputError(f"--env-file {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``obmcp`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        env = {**_read_dotenv(args.env_file), **os.environ}
         settings = settings_from_env(
+            env,
             mode=args.mode,
             host=args.host,
             port=args.port,
@@ -92,16 +120,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             tool_names=args.tool_names,
             max_sessions=args.max_sessions,
             session_idle_seconds=args.session_idle_seconds,
+            session_reclaim_seconds=args.session_reclaim_seconds,
             http_response=args.http_response,
         )
     except InvalidInputError as exc:
         print(f"obmcp: {exc}", file=sys.stderr)
         return 2
+    return run_until_done(run, settings)
+
+
+def run_until_done(main_coroutine: Any, *args: Any) -> int:
+    """``anyio.run`` the server; a start-up mistake is one ``obmcp: …`` line and status 2.
+
+    Port in use, an unresolvable host, a replay file that is not a recording, a data dir
+    another server holds: all raise :class:`InvalidInputError` and end here, no traceback.
+    """
     try:
-        anyio.run(run, settings)
+        anyio.run(main_coroutine, *args)
     except KeyboardInterrupt:
         pass
+    except BaseException as exc:
+        error = _startup_error(exc)
+        if error is None:
+            raise
+        print(f"obmcp: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _startup_error(exc: BaseException) -> InvalidInputError | None:
+    """The InvalidInputError in ``exc`` (possibly inside an exception group), else None."""
+    if isinstance(exc, InvalidInputError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_startup_error(inner) for inner in exc.exceptions]
+        errors = [error for error in found if error is not None]
+        if errors and len(errors) == len(exc.exceptions):
+            return errors[0]
+    return None
 
 
 if __name__ == "__main__":

@@ -2,13 +2,16 @@
 
 Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_STORE_MAX_BYTES``,
 ``OBMCP_STORE_RETENTION_DAYS``, ``OBMCP_TOKEN``,
-``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
+``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_SESSION_RECLAIM_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
 ``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
-environment. Secrets are kept out of ``repr`` so they never reach a log line.
+environment, the environment over a ``.env`` file (``obmcp serve`` reads ``./.env`` or
+``--env-file``; :func:`read_env_file`). Secrets are kept out of ``repr`` so they never reach a log line.
 """
 
 from __future__ import annotations
 
+import importlib.resources
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,19 +23,20 @@ __all__ = [
     "BUNDLED_RECORDING",
     "HTTP_RESPONSE_MODES",
     "LOOPBACK_HOSTS",
+    "MIN_TOKEN_LENGTH",
     "ServerSettings",
     "is_loopback",
     "parse_source",
+    "read_env_file",
     "settings_from_env",
 ]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-#: The real ETHUSDT recording shipped with the repository (see data/NOTICE.md).
-BUNDLED_RECORDING = (
-    Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240808.gz",
-    Path(__file__).resolve().parents[2] / "data" / "binance-ethusdt-2024-08-09" / "ethusdt_20240809.gz",
-)
+_BUNDLED_DIR = Path(str(importlib.resources.files("obmcp") / "data" / "binance-ethusdt-2024-08-09"))
+#: The real ETHUSDT recording shipped inside the package (obmcp/data/NOTICE.md), so
+#: ``--source emulator`` works from any install, not only from a source checkout.
+BUNDLED_RECORDING = (_BUNDLED_DIR / "ethusdt_20240808.gz", _BUNDLED_DIR / "ethusdt_20240809.gz")
 
 _TOOL_NAME_STYLES = ("underscore", "dotted")
 _MODES = ("stdio", "http")
@@ -40,9 +44,22 @@ _MODES = ("stdio", "http")
 HTTP_RESPONSE_MODES = ("json", "sse")
 
 
+#: Shortest ``OBMCP_TOKEN`` accepted: a bearer token guards a server others can reach.
+MIN_TOKEN_LENGTH = 32
+
+
 def is_loopback(host: str) -> bool:
-    """True when ``host`` names this machine only (127.0.0.0/8, ``localhost``, ``::1``)."""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """True when ``host`` names this machine only: ``localhost`` or a literal loopback address.
+
+    Only literal addresses count (127.0.0.0/8, ``::1``); a name is never resolved, so
+    ``127.attacker.example`` is not loopback.
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_source(text: str) -> tuple[str, tuple[Path, ...]]:
@@ -57,6 +74,12 @@ def parse_source(text: str) -> tuple[str, tuple[Path, ...]]:
     if text == "live":
         return "live", ()
     if text == "emulator":
+        missing = [str(path) for path in BUNDLED_RECORDING if not path.is_file()]
+        if missing:
+            raise InvalidInputError(
+                f"--source emulator: the bundled recording is missing from this install ({missing[0]}); "
+                "reinstall obcore[mcp], or use --source replay:FILE"
+            )
         return "emulator", BUNDLED_RECORDING
     if text.startswith("replay:"):
         names = [part for part in text[len("replay:") :].split(",") if part]
@@ -87,6 +110,9 @@ class ServerSettings:
     tool_names: str = "underscore"
     max_sessions: int = 50
     session_idle_seconds: float = 30 * 60
+    # At the session cap, the least recently used session idle this long is closed to
+    # admit a new client (clients that never send DELETE would lock everyone out).
+    session_reclaim_seconds: float = 30.0
     # "json" answers each request POST with one body: ~30 % more calls/s than an SSE
     # stream and half the 50-session p99 (bench/README.md). Our tools send nothing to the
     # client mid-request (no progress, logging or sampling), so nothing is lost; "sse" stays.
@@ -116,7 +142,14 @@ class ServerSettings:
             raise InvalidInputError(f"max sessions {self.max_sessions}: expected 1..100000")
         if not self.session_idle_seconds > 0:
             raise InvalidInputError(f"session idle timeout {self.session_idle_seconds}: expected > 0 seconds")
+        if not 0 <= self.session_reclaim_seconds < float("inf"):
+            raise InvalidInputError(f"session reclaim grace {self.session_reclaim_seconds}: expected >= 0 seconds")
         parse_source(self.source)
+        if self.mode == "http" and self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
+            raise InvalidInputError(
+                f"OBMCP_TOKEN has {len(self.token)} characters: expected at least {MIN_TOKEN_LENGTH} "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
         # Anyone who can reach a non-loopback address could drive the server: demand a token.
         if self.mode == "http" and not is_loopback(self.host) and not self.token:
             raise InvalidInputError(
@@ -163,6 +196,40 @@ def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(key, "").split(",") if part.strip())
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """Read a ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, blank lines, optional ``export``.
+
+    A value may be quoted (``'…'`` or ``"…"``, taken as written); an unquoted value ends at
+    `` #``. No interpolation, no escapes.
+
+    Raises
+    ------
+    InvalidInputError
+        A line that is not ``KEY=VALUE``, named by file and line number (never its text:
+        it may hold a secret).
+    """
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key or not (key.replace("_", "a").isalnum() and key.isascii() and not key[0].isdigit()):
+            raise InvalidInputError(f"{path}:{number}: expected KEY=VALUE (a variable name, '=', a value)")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif value[:1] in ("'", '"'):
+            raise InvalidInputError(f"{path}:{number}: {key}: the quoted value has no closing quote")
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
     """Build settings from the environment, then apply non-None ``overrides`` (the flags).
 
@@ -181,6 +248,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "store_max_bytes": _int(env, "OBMCP_STORE_MAX_BYTES", 1 << 30),
         "store_retention_days": _float(env, "OBMCP_STORE_RETENTION_DAYS", 7.0),
         "session_idle_seconds": _float(env, "OBMCP_SESSION_IDLE_SECONDS", 30 * 60),
+        "session_reclaim_seconds": _float(env, "OBMCP_SESSION_RECLAIM_SECONDS", 30.0),
         "allowed_hosts": _list(env, "OBMCP_ALLOWED_HOSTS"),
         "allowed_origins": _list(env, "OBMCP_ALLOWED_ORIGINS"),
         "http_response": env.get("OBMCP_HTTP_RESPONSE") or "json",

@@ -1,7 +1,7 @@
 """Offline demo (``make demo`` / ``python -m obmcp.demo``).
 
-Starts the emulator replaying the bundled real ETHUSDT recording (2024-08-09, see
-data/NOTICE.md) and serves MCP over Streamable HTTP at ``http://127.0.0.1:8000/mcp``
+Starts the emulator replaying the bundled real ETHUSDT recording (2024-08-08 23:54:14 →
+2024-08-09 00:05:04 UTC, shipped in ``obmcp/data/``; see its NOTICE.md) and serves MCP over Streamable HTTP at ``http://127.0.0.1:8000/mcp``
 (``--port`` to change), then prints how to connect: a Claude Desktop config, an MCP
 Inspector command and a curl session. No internet needed. Ctrl-C stops it.
 """
@@ -12,8 +12,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-
-import anyio
 
 from obmcp.config import settings_from_env
 
@@ -50,12 +48,12 @@ def connection_help(url: str) -> str:
     headers = "-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream'"
     return f"""
 obmcp demo: MCP server at {url}
-(replaying the bundled ETHUSDT recording of 2024-08-09 through the local Binance emulator)
+(replaying the bundled ETHUSDT recording, 2024-08-08 23:54 -> 2024-08-09 00:05 UTC, through the local Binance emulator)
 
 1) Claude Desktop (claude_desktop_config.json):
 {json.dumps(desktop, indent=2)}
 
-2) MCP Inspector:
+2) MCP Inspector (Node.js >= 22.19):
    npx @modelcontextprotocol/inspector --transport http --server-url {url}
 
 3) curl:
@@ -96,11 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    try:
-        anyio.run(_run, args.port, args.host)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    from obmcp.cli import run_until_done
+
+    return run_until_done(_run, args.port, args.host)
 
 
 if __name__ == "__main__":

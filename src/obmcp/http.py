@@ -7,14 +7,23 @@ in JSON mode anything a tool would send to the client mid-request is dropped, wh
 tools never do. :class:`SessionGuard` adds only what our spec says differently:
 
 - ``Authorization: Bearer <OBMCP_TOKEN>`` on every request when a token is set;
-- Host and Origin checked *before* anything else (the SDK checks them only once a
-  request reaches a session);
+- Host and Origin checked *before* anything else and matched exactly (the SDK checks
+  them only once a request reaches a session, and by prefix);
+- every POST body read at most to :data:`MAX_BODY_BYTES` (refused by ``Content-Length``
+  first), with or without a session → HTTP 413; a client that hangs up mid-body is one
+  INFO line;
+- the JSON-RPC envelope checked before the SDK sees it: not JSON (or nested too deeply)
+  → HTTP 400, −32700; not a valid message object (batch, no ``"jsonrpc": "2.0"``, an
+  ``id`` that is null, fractional or boolean, a non-string method, non-object params)
+  → HTTP 400, −32600 (the SDK answers −32602, or drops such a request with an empty 202);
 - no ``Mcp-Session-Id`` on anything but ``initialize`` → HTTP 400, JSON-RPC −32002
   (the SDK would first admit a session, and answer 503 at the cap);
 - a protocol version the handshake does not know → HTTP 400, −32022 with the supported
   list (so the SDK client's ``server/discover`` probe falls back to ``initialize``);
 - the SDK's 404 (unknown / expired / deleted session) carries −32001, its 503 (session
-  cap) −32000.
+  cap) −32000; before that 503, the least recently used session idle for
+  ``session_reclaim_seconds`` is closed to make room (clients that never DELETE);
+- on shutdown, idle GET (SSE) streams are closed at once; request POSTs in flight finish.
 """
 
 from __future__ import annotations
@@ -22,19 +31,22 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from obmcp.config import ServerSettings, is_loopback
+from obmcp.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, check_message
 
 __all__ = [
+    "MAX_BODY_BYTES",
     "MISSING_SESSION",
     "SESSION_NOT_FOUND",
     "TOO_MANY_SESSIONS",
@@ -42,6 +54,7 @@ __all__ = [
     "SessionGuard",
     "build_http_app",
     "hypercorn_config",
+    "matches_allowed",
     "security_settings",
     "serve_http",
     "wait_for_signal",
@@ -54,6 +67,8 @@ SESSION_NOT_FOUND = -32001
 MISSING_SESSION = -32002
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 
+#: Largest request body read, with or without a session (the SDK's own limit, 4 MiB).
+MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE
 MCP_PATH = "/mcp"
 _SESSION_HEADER = b"mcp-session-id"
 _VERSION_HEADER = b"mcp-protocol-version"
@@ -65,7 +80,8 @@ def security_settings(settings: ServerSettings) -> TransportSecuritySettings:
     """Host/Origin allow-lists for DNS-rebinding protection.
 
     Loopback names are always allowed (any port); a non-loopback bind address and the
-    ``OBMCP_ALLOWED_HOSTS`` / ``OBMCP_ALLOWED_ORIGINS`` entries are added.
+    ``OBMCP_ALLOWED_HOSTS`` / ``OBMCP_ALLOWED_ORIGINS`` entries are added. An entry
+    ``name:*`` matches ``name`` followed by ``:`` and a port number, nothing else.
     """
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
     origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -80,38 +96,87 @@ def security_settings(settings: ServerSettings) -> TransportSecuritySettings:
     )
 
 
-def _json_error(status: int, code: int, message: str, data: Any = None) -> tuple[int, bytes]:
+def matches_allowed(value: str, allowed: Sequence[str]) -> bool:
+    """True when ``value`` equals an entry, or an entry ``base:*`` is ``base`` + ``:`` + a port.
+
+    Exact, not by prefix (the SDK's own check is by prefix: ``http://localhost:1@evil.example``
+    would pass ``http://localhost:*`` there).
+    """
+    for entry in allowed:
+        if value == entry:
+            return True
+        if entry.endswith(":*"):
+            base = entry[:-1]  # keeps the ':'
+            port = value[len(base) :]
+            if value.startswith(base) and port.isdigit() and port.isascii() and len(port) <= 5:
+                return True
+    return False
+
+
+def _json_error(status: int, code: int, message: str, data: Any = None, request_id: Any = None) -> tuple[int, bytes]:
     error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
-    return status, json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
+    return status, json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
 
 
-async def _send_json(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] = ()) -> None:
+async def _send_json(send: Send, status: int, body: bytes, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Receive) -> bytes:
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    def __init__(self, received: int) -> None:
+        self.received = received
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, read no further than ``limit`` bytes (then :class:`_BodyTooLarge`)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone(size)
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
 
 
-def _is_initialize(body: bytes) -> bool | None:
-    """True/False for a JSON body that is / is not ``initialize``; None if not JSON."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return None
-    return isinstance(message, dict) and message.get("method") == "initialize"
+@dataclass
+class _Sessions:
+    """What the guard knows of each session: requests in flight and when it was last used."""
+
+    in_flight: dict[str, int] = field(default_factory=dict)
+    last_used: dict[str, float] = field(default_factory=dict)
+
+    def begin(self, sid: str) -> None:
+        self.in_flight[sid] = self.in_flight.get(sid, 0) + 1
+        self.last_used[sid] = time.monotonic()
+
+    def end(self, sid: str) -> None:
+        count = self.in_flight.get(sid, 1) - 1
+        if count > 0:
+            self.in_flight[sid] = count
+        else:
+            self.in_flight.pop(sid, None)
+        self.last_used[sid] = time.monotonic()
+
+    def forget(self, sid: str) -> None:
+        self.in_flight.pop(sid, None)
+        self.last_used.pop(sid, None)
 
 
 class SessionGuard:
@@ -122,13 +187,35 @@ class SessionGuard:
     app : ASGI app
         The SDK's Starlette app (``MCPServer.streamable_http_app``).
     settings : ServerSettings
-        Token and Host/Origin allow-lists.
+        Token and Host/Origin allow-lists, session cap and reclaim grace.
+    session_manager : StreamableHTTPSessionManager, optional
+        The SDK's session manager behind ``app``; with it, a full session cap reclaims
+        the least recently used session idle for ``settings.session_reclaim_seconds``.
     """
 
-    def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: ServerSettings, session_manager: Any = None) -> None:
         self.app = app
         self._token = settings.token.encode() if settings.token else None
-        self._security = TransportSecurityMiddleware(security_settings(settings))
+        security = security_settings(settings)
+        self._hosts = tuple(security.allowed_hosts)
+        self._origins = tuple(security.allowed_origins)
+        self._manager = session_manager
+        self._max_sessions = settings.max_sessions
+        self._reclaim_after = settings.session_reclaim_seconds
+        self._sessions = _Sessions()
+        self._streams: set[anyio.CancelScope] = set()
+        self._closing = False
+
+    def close_idle_streams(self) -> int:
+        """Shutdown has begun: end every open GET (SSE) stream now and refuse new ones.
+
+        Request POSTs in flight are left to finish. Returns how many streams were closed.
+        """
+        self._closing = True
+        streams = list(self._streams)
+        for scope in streams:
+            scope.cancel()
+        return len(streams)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,11 +226,21 @@ class SessionGuard:
             status, body = _json_error(401, -32600, "Unauthorized: missing or wrong bearer token")
             await _send_json(send, 401, body, [(b"www-authenticate", b'Bearer realm="obmcp"')])
             return
-        request = Request(scope)
-        # Host/Origin only here; Content-Type is left to the SDK's own check.
-        rejection = await self._security.validate_request(request, is_post=False)
-        if rejection is not None:
-            await rejection(scope, receive, send)
+        # Host/Origin first, matched exactly; Content-Type is left to the SDK's own check.
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not matches_allowed(host, self._hosts):
+            logger.warning("refused a request with Host %r (not in the allowed hosts)", host[:100])
+            text = (
+                "Misdirected Request: Host not allowed; a server reached by another name or address "
+                "lists it in OBMCP_ALLOWED_HOSTS (e.g. 192.168.1.20:8000)"
+            )
+            await _send_json(send, *_json_error(421, INVALID_REQUEST, text))
+            return
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin and not matches_allowed(origin, self._origins):
+            logger.warning("refused a request with Origin %r (not in the allowed origins)", origin[:100])
+            text = "Forbidden: Origin not allowed; list it in OBMCP_ALLOWED_ORIGINS"
+            await _send_json(send, *_json_error(403, INVALID_REQUEST, text))
             return
         if scope["path"].rstrip("/") != MCP_PATH:
             await _send_json(send, *_json_error(404, -32601, f"Not found: {scope['path']!r}; the endpoint is /mcp"))
@@ -162,21 +259,133 @@ class SessionGuard:
                 ),
             )
             return
-        if _SESSION_HEADER not in headers:
-            body = await _read_body(receive) if scope["method"] == "POST" else b""
-            if scope["method"] != "POST" or _is_initialize(body) is False:
+        session = headers.get(_SESSION_HEADER)
+        sid = session.decode("latin-1") if session is not None else None
+        message: Any = None
+        if scope["method"] == "POST":
+            body = await self._read_checked_body(headers, receive, send)
+            if body is None:
+                return  # answered (413, 400) or the client has gone
+            message = body[1]
+            receive = _replay(body[0], receive)
+        if sid is None:
+            if scope["method"] != "POST" or message.get("method") != "initialize":
                 await _send_json(
                     send,
                     *_json_error(400, MISSING_SESSION, "Bad Request: missing Mcp-Session-Id header; send initialize first"),
                 )
                 return
-            receive = _replay(body, receive)
-        await self.app(scope, receive, _rewrite_error_codes(send))
+            await self._reclaim_if_full()
+            await self.app(scope, receive, self._watch_new_session(_rewrite_error_codes(send)))
+            return
+        if scope["method"] == "GET" and self._closing:
+            await _send_json(send, *_json_error(503, INTERNAL_ERROR, "Service Unavailable: the server is shutting down"))
+            return
+        # Only sessions the SDK holds are tracked: made-up ids (answered 404) leave no trace.
+        tracked = sid in self._open_sessions()
+        if tracked:
+            self._sessions.begin(sid)
+        try:
+            if scope["method"] == "GET":
+                # A GET is the session's SSE stream: it stays open while idle, so shutdown
+                # ends it at once (close_idle_streams) instead of waiting out the grace.
+                with anyio.CancelScope() as stream_scope:
+                    self._streams.add(stream_scope)
+                    try:
+                        await self.app(scope, receive, _rewrite_error_codes(send))
+                    finally:
+                        self._streams.discard(stream_scope)
+            else:
+                await self.app(scope, receive, _rewrite_error_codes(send))
+        finally:
+            if tracked:
+                self._sessions.end(sid)
+                if sid not in self._open_sessions():  # ended by this request (DELETE)
+                    self._sessions.forget(sid)
+
+    def _open_sessions(self) -> dict[str, Any]:
+        instances = getattr(self._manager, "_server_instances", None)
+        return instances if isinstance(instances, dict) else {}
+
+    async def _read_checked_body(
+        self, headers: dict[bytes, bytes], receive: Receive, send: Send
+    ) -> tuple[bytes, dict[str, Any]] | None:
+        """Read a POST body within the limit and check its JSON-RPC envelope; None once answered."""
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY_BYTES:
+            await _send_json(send, *_too_large())
+            return None
+        try:
+            body = await _read_body(receive, MAX_BODY_BYTES)
+        except _BodyTooLarge:
+            await _send_json(send, *_too_large())
+            return None
+        except _ClientGone as gone:
+            logger.info(
+                "client disconnected before sending its whole request body (%d of %s bytes received)",
+                gone.received,
+                declared.decode("latin-1") if declared is not None else "unknown",
+            )
+            return None
+        message, problem = check_message(body)
+        if problem is not None:
+            code, text, request_id = problem
+            await _send_json(send, *_json_error(400, code, text, request_id=request_id))
+            return None
+        return body, message
+
+    async def _reclaim_if_full(self) -> None:
+        """At the session cap, end the least recently used session idle for the reclaim grace."""
+        instances = self._open_sessions()
+        if len(instances) < self._max_sessions:
+            return
+        now = time.monotonic()
+        known = self._sessions
+        for stale in set(known.last_used) - set(instances):
+            known.forget(stale)
+        idle = []
+        for sid in list(instances):
+            # A session we have not seen answer yet (its initialize is in flight) starts now.
+            last = known.last_used.setdefault(sid, now)
+            if known.in_flight.get(sid, 0) == 0 and now - last >= self._reclaim_after:
+                idle.append((last, sid))
+        if not idle:
+            return
+        last, sid = min(idle)
+        transport = instances.get(sid)
+        if transport is None:
+            return
+        logger.info(
+            "session cap (%d) reached: closing session %s…, idle for %.0f s, for a new client",
+            self._max_sessions,
+            sid[:8],
+            now - last,
+        )
+        known.last_used.pop(sid, None)
+        await self._manager._discard_session(sid, transport)
+
+    def _watch_new_session(self, send: Send) -> Send:
+        """Note when a new session answered its initialize (the start of its idle time)."""
+
+        async def watching(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                for key, value in message.get("headers", ()):
+                    if key.lower() == _SESSION_HEADER:
+                        self._sessions.last_used[value.decode("latin-1")] = time.monotonic()
+            await send(message)
+
+        return watching
 
     def _authorized(self, header: bytes) -> bool:
         assert self._token is not None
         scheme, _, credential = header.partition(b" ")
         return scheme.lower() == b"bearer" and hmac.compare_digest(credential.strip(), self._token)
+
+
+def _too_large() -> tuple[int, bytes]:
+    return _json_error(
+        413, INVALID_REQUEST, f"Request body too large: at most {MAX_BODY_BYTES} bytes", {"max_bytes": MAX_BODY_BYTES}
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -250,8 +459,9 @@ def build_http_app(mcp: MCPServer[Any], settings: ServerSettings) -> SessionGuar
         max_sessions=settings.max_sessions,
         transport_security=security_settings(settings),
         host=settings.host,
+        max_request_body_size=MAX_BODY_BYTES,
     )
-    return SessionGuard(sdk_app, settings)
+    return SessionGuard(sdk_app, settings, mcp.session_manager)
 
 
 def hypercorn_config(settings: ServerSettings) -> Any:
@@ -286,14 +496,50 @@ async def serve_http(
     from hypercorn.asyncio import serve
 
     config = hypercorn_config(settings)
-    if on_bound is not None:
-        _report_bound(config, on_bound)
-    await serve(app, config, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    _bind(config, settings, on_bound or (lambda urls: None))
+
+    async def trigger() -> None:
+        await shutdown_trigger()
+        if isinstance(app, SessionGuard):
+            closed = app.close_idle_streams()
+            if closed:
+                logger.info("shutting down: closed %d idle SSE stream(s); calls in flight finish", closed)
+
+    await serve(app, config, shutdown_trigger=trigger)  # type: ignore[arg-type]
 
 
-def _report_bound(config: Any, on_bound: Callable[[list[str]], None]) -> None:
-    """Pre-bind the sockets so the real port is known before serving (``port=0``)."""
-    sockets = config.create_sockets()
+def _bind(config: Any, settings: ServerSettings, on_bound: Callable[[list[str]], None]) -> None:
+    """Pre-bind the sockets so the real port is known before serving (``port=0``).
+
+    Raises
+    ------
+    InvalidInputError
+        The address cannot be listened on (port in use, a host that does not resolve or
+        is not this machine's), in one line naming host and port.
+    """
+    import errno
+    import socket
+
+    from obcore.errors import InvalidInputError
+
+    where = f"{settings.host}:{settings.port}"
+    try:
+        sockets = config.create_sockets()
+    except socket.gaierror as exc:
+        raise InvalidInputError(
+            f"cannot listen on {where}: host {settings.host!r} does not resolve ({exc.strerror}); "
+            "give --host an address or name of this machine"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is in use (another server, a second `make demo`?); stop it or pick another --port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = f"{settings.host!r} is not an address of this machine"
+        elif exc.errno == errno.EACCES:
+            reason = "permission denied (ports below 1024 need privileges)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise InvalidInputError(f"cannot listen on {where}: {reason}") from None
     urls = []
     for sock in sockets.insecure_sockets:
         host, port = sock.getsockname()[:2]

@@ -1,18 +1,32 @@
-"""Build the MCP server (the SDK's ``MCPServer``) with the tools this slice ships."""
+"""The MCP transport of the tool catalog: an SDK ``MCPServer`` whose tools are generated
+from :data:`obmcp.tools.CATALOG`.
+
+Room: MCP registration only — no tool logic. ``tools/list`` lists each catalog entry
+with its input/output JSON Schema, title and behaviour hints; ``tools/call`` runs it
+through :func:`obmcp.catalog.invoke` and turns the :class:`~obmcp.catalog.Outcome` into
+a ``CallToolResult`` (structured content plus the summary text, or ``isError``). Both go
+through ``MCPServer``'s public ``list_tools`` / ``call_tool`` methods, overridden here; a
+tool name neither in the catalog nor added with ``add_tool`` is a JSON-RPC error
+−32602 (invalid params), not a result. Tools added with the SDK's ``add_tool`` (the
+benches' trivial tool) are served by the SDK beside the catalog.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Icon, InputRequiredResult, TextContent, ToolAnnotations
+from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
+from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke
 from obmcp.config import ServerSettings
-from obmcp.tools.book import register_book_tools
-from obmcp.tools.market import register_market_tools
+from obmcp.tools import CATALOG
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "StrictArgumentsServer", "build_server"]
+__all__ = ["INSTRUCTIONS", "SERVER_NAME", "CatalogServer", "build_server", "call_result", "mcp_tool"]
 
 SERVER_NAME = "obmcp"
 INSTRUCTIONS = (
@@ -23,34 +37,115 @@ INSTRUCTIONS = (
 )
 
 
-class StrictArgumentsServer(MCPServer[Any]):
-    """``MCPServer`` that refuses arguments a tool does not declare.
+def _annotations(hints: Hints) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=hints.read_only,
+        destructive_hint=hints.destructive,
+        idempotent_hint=hints.idempotent,
+        open_world_hint=hints.open_world,
+    )
 
-    The SDK ignores unknown arguments, so a misspelt ``levels=7`` (for ``depth``) would
-    silently answer with the default; a trading tool must say so instead. The schemas
-    also advertise ``additionalProperties: false``.
+
+def mcp_tool(entry: ToolEntry[Any, Any], wire_name: str) -> MCPTool:
+    """The ``tools/list`` item of a catalog entry."""
+    return MCPTool(
+        name=wire_name,
+        title=entry.title,
+        description=entry.description,
+        input_schema=entry.input_schema,
+        output_schema=entry.output_schema,
+        annotations=_annotations(entry.hints),
+    )
+
+
+def call_result(outcome: Outcome) -> CallToolResult:
+    """The ``tools/call`` result of an outcome: structured content and summary, or ``isError``."""
+    content: list[ContentBlock] = [TextContent(type="text", text=outcome.text)]
+    if outcome.is_error or outcome.result is None:
+        return CallToolResult(content=content, is_error=True)
+    return CallToolResult(content=content, structured_content=outcome.result.model_dump(mode="json"))
+
+
+class CatalogServer(MCPServer[Any]):
+    """``MCPServer`` serving catalog entries, plus any tool added with ``add_tool``.
+
+    Parameters
+    ----------
+    entries : sequence of ToolEntry
+        The tools to serve.
+    context : ToolContext
+        Handed to every entry's ``run``.
+    tool_name : callable
+        Maps an entry's Python name to its wire name.
+    **settings
+        ``MCPServer``'s own arguments (name, version, instructions, …).
     """
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        tool = self._tool_manager.get_tool(name)
-        if tool is not None and arguments:
-            declared = set(tool.parameters.get("properties", {}))
-            unknown = sorted(set(arguments) - declared)
-            if unknown:
-                raise ToolError(
-                    f"{name}: unknown argument(s) {', '.join(map(repr, unknown))}; "
-                    f"this tool takes {', '.join(sorted(declared)) or 'no arguments'}"
-                )
-        return await super().call_tool(name, arguments, context)
+    def __init__(
+        self,
+        entries: Sequence[ToolEntry[Any, Any]],
+        context: ToolContext,
+        tool_name: Callable[[str], str],
+        **settings: Any,
+    ) -> None:
+        super().__init__(**settings)
+        self._context = context
+        self._entries = {tool_name(entry.name): entry for entry in entries}
+        if len(self._entries) != len(entries):
+            raise ValueError("two catalog entries have the same wire name")
+        self._listing = [mcp_tool(entry, name) for name, entry in self._entries.items()]
+        self._sdk_tools: set[str] = set()
 
-    def close_schemas(self) -> None:
-        """Mark every tool's input schema ``additionalProperties: false``."""
-        for tool in self._tool_manager.list_tools():
-            tool.parameters.setdefault("additionalProperties", False)
+    @property
+    def tool_context(self) -> ToolContext:
+        """The context the catalog's tools run with."""
+        return self._context
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """``MCPServer.add_tool``, refusing a name the catalog already serves."""
+        wire_name = name or fn.__name__
+        if wire_name in self._entries:
+            raise ValueError(f"tool {wire_name!r} is already served from the catalog")
+        super().add_tool(
+            fn, name=name, title=title, description=description, annotations=annotations, icons=icons, meta=meta,
+            structured_output=structured_output,
+        )  # fmt: skip
+        self._sdk_tools.add(wire_name)
+
+    def remove_tool(self, name: str) -> None:
+        """``MCPServer.remove_tool`` for a tool added with ``add_tool`` (catalog tools stay)."""
+        super().remove_tool(name)
+        self._sdk_tools.discard(name)
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The catalog's tools, then any added with ``add_tool``."""
+        return [*self._listing, *await super().list_tools()]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Run a catalog tool (or an ``add_tool`` one); an unknown name is JSON-RPC −32602."""
+        entry = self._entries.get(name)
+        if entry is not None:
+            return call_result(await invoke(entry, self._context, arguments))
+        if name in self._sdk_tools:
+            return await super().call_tool(name, arguments, context)
+        known = ", ".join([*self._entries, *sorted(self._sdk_tools)])
+        raise MCPError(INVALID_PARAMS, f"unknown tool {str(name)[:80]!r}; this server has: {known}")
 
 
 def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
-    """An ``MCPServer`` serving the market-data and live-book tools over ``backend``.
+    """An ``MCPServer`` serving the catalog's market-data and live-book tools over ``backend``.
 
     Parameters
     ----------
@@ -61,10 +156,12 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
-    mcp = StrictArgumentsServer(
-        name=SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+    return CatalogServer(
+        CATALOG,
+        ToolContext(backend),
+        settings.tool_name,
+        name=SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
     )
-    register_market_tools(mcp, backend, settings.tool_name)
-    register_book_tools(mcp, backend, settings.tool_name)
-    mcp.close_schemas()
-    return mcp

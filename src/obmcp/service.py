@@ -13,7 +13,9 @@ from typing import Any, Protocol
 from obcore.errors import InvalidInputError
 
 from obmcp.models import AvgPrice, ExchangeInfo, Kline, Klines, OrderBook, RecentTrades, SymbolInfo, Ticker, Trade
-from obmcp.validation import DEPTH_LIMITS, INTERVALS, check_choice, check_range, check_symbol
+from obmcp.validation import (
+    DEPTH_LIMITS, INTERVALS, MAX_TIME_MS, MIN_TIME_MS, check_choice, check_range, check_symbol,
+)  # fmt: skip
 
 __all__ = [
     "MarketClient",
@@ -25,9 +27,6 @@ __all__ = [
     "get_ticker",
 ]
 
-# Binance accepts times from 2017 on; this only rejects obvious mistakes (seconds, negatives).
-_MIN_TIME_MS = 1_500_000_000_000
-_MAX_TIME_MS = 4_102_444_800_000  # 2100-01-01
 
 
 class MarketClient(Protocol):
@@ -239,7 +238,7 @@ async def get_klines(
     check_range("limit", limit, 1, 1000)
     for name, value in (("start_time", start_time), ("end_time", end_time)):
         if value is not None:
-            check_range(name, value, _MIN_TIME_MS, _MAX_TIME_MS)
+            check_range(name, value, MIN_TIME_MS, MAX_TIME_MS)
     if start_time is not None and end_time is not None and start_time > end_time:
         raise InvalidInputError(f"start_time {start_time} is after end_time {end_time}")
     data = await client.klines(symbol, interval, start_time=start_time, end_time=end_time, limit=limit)

@@ -102,9 +102,10 @@ def test_one_form_of_sync_state_names():
 
 
 def test_one_stale_limit():
+    from obcore import quality
     from obcore.session import STALE_AFTER_MS, BookSession
     from obcore.streams import StreamManager
 
-    assert STALE_AFTER_MS == 5_000
+    assert STALE_AFTER_MS == 5_000 and quality.STALE_AFTER_MS is STALE_AFTER_MS
     assert inspect.signature(BookSession.mark_stale).parameters["limit_ms"].default is STALE_AFTER_MS
     assert inspect.signature(StreamManager).parameters["stale_after_ms"].default is STALE_AFTER_MS

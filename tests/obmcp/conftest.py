@@ -47,7 +47,7 @@ def eth_session() -> BookSession:
 
 
 class FakeStreams:
-    """Stand-in for obcore.streams.StreamManager (its interface only): track / wait_live / health."""
+    """Stand-in for obcore.streams.StreamManager (its interface only): track / wait_live / is_connected / health."""
 
     def __init__(self, sessions: dict[str, Any], max_symbols: int = 20, connected: bool = True):
         self.available = dict(sessions)
@@ -64,6 +64,9 @@ class FakeStreams:
 
     async def wait_live(self, symbol: str, timeout: float) -> None:
         await anyio.sleep(0)
+
+    def is_connected(self, symbol: str) -> bool:
+        return self.connected and symbol in self.sessions
 
     @property
     def symbols(self) -> list[str]:

@@ -13,14 +13,16 @@ from obmcp.config import ServerSettings
 _ENV_KEYS = (
     "HOST", "PORT", "OBMCP_DATA_DIR", "OBMCP_TOKEN", "OBMCP_MAX_SESSIONS", "OBMCP_SESSION_IDLE_SECONDS",
     "OBMCP_ALLOWED_HOSTS", "OBMCP_ALLOWED_ORIGINS", "OBMCP_HTTP_RESPONSE", "BINANCE_API_KEY", "BINANCE_API_SECRET",
+    "OBMCP_SESSION_RECLAIM_SECONDS", "OBMCP_STORE_MAX_BYTES", "OBMCP_STORE_RETENTION_DAYS",
 )
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # main() reads os.environ; the developer's shell must not change the outcome.
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # main() reads os.environ and ./.env; the developer's shell and checkout must not change the outcome.
     for key in _ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -126,4 +128,52 @@ def test_main_unparsable_flag_exits_2_naming_it(
         cli.main(argv)
     assert info.value.code == 2
     assert needle in capsys.readouterr().err
+    assert captured == []
+
+
+# --- .env (issue 10 item 9): flags > environment > .env ------------------------------------
+
+
+def test_dotenv_in_the_working_directory_is_read(captured: list[ServerSettings], tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "# comment\n\nexport PORT=9005\nOBMCP_MAX_SESSIONS='12'\nHOST=\"127.0.0.2\"  \n"
+        "OBMCP_SESSION_IDLE_SECONDS=90 # trailing comment\nOBMCP_TOKEN=\n"
+    )
+    assert cli.main(["serve", "--mode", "http"]) == 0
+    (settings,) = captured
+    assert (settings.port, settings.max_sessions, settings.host) == (9005, 12, "127.0.0.2")
+    assert settings.session_idle_seconds == 90 and settings.token is None
+
+
+def test_environment_wins_over_dotenv_and_flags_over_both(
+    captured: list[ServerSettings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("PORT=9005\nOBMCP_MAX_SESSIONS=12\nOBMCP_SESSION_IDLE_SECONDS=90\n")
+    monkeypatch.setenv("PORT", "9006")
+    monkeypatch.setenv("OBMCP_MAX_SESSIONS", "13")
+    assert cli.main(["serve", "--port", "9007"]) == 0
+    (settings,) = captured
+    assert (settings.port, settings.max_sessions, settings.session_idle_seconds) == (9007, 13, 90)
+
+
+def test_explicit_env_file(captured: list[ServerSettings], tmp_path: Path) -> None:
+    other = tmp_path / "prod.env"
+    other.write_text("PORT=9010\n")
+    (tmp_path / ".env").write_text("PORT=9005\n")
+    assert cli.main(["serve", "--env-file", str(other)]) == 0
+    assert captured[0].port == 9010
+
+
+def test_missing_explicit_env_file_exits_2(captured: list[ServerSettings], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--env-file", "/nonexistent/obmcp.env"]) == 2
+    assert "/nonexistent/obmcp.env" in capsys.readouterr().err and captured == []
+
+
+def test_bad_dotenv_line_named_without_its_value(
+    captured: list[ServerSettings], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".env").write_text("PORT=9005\nthis line has SECRETVALUE and no equals sign\n")
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("obmcp: ") and ".env:2" in err and "SECRETVALUE" not in err
     assert captured == []

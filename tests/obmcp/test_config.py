@@ -11,6 +11,8 @@ from obcore.errors import InvalidInputError
 
 from obmcp.config import BUNDLED_RECORDING, ServerSettings, is_loopback, parse_source, settings_from_env
 
+TOKEN = "0123456789abcdef0123456789abcdef"  # 32 characters, the minimum
+
 
 def test_defaults_from_an_empty_environment() -> None:
     settings = settings_from_env({})
@@ -27,7 +29,7 @@ def test_environment_is_parsed(tmp_path: Path) -> None:
         "HOST": "0.0.0.0",
         "PORT": "9123",
         "OBMCP_DATA_DIR": str(tmp_path),
-        "OBMCP_TOKEN": "tok",
+        "OBMCP_TOKEN": TOKEN,
         "OBMCP_MAX_SESSIONS": "7",
         "OBMCP_SESSION_IDLE_SECONDS": "2.5",
         "OBMCP_ALLOWED_HOSTS": " a.example , b.example:80,, ",
@@ -41,7 +43,7 @@ def test_environment_is_parsed(tmp_path: Path) -> None:
     settings = settings_from_env(env, mode="http")
     assert settings.host == "0.0.0.0" and settings.port == 9123
     assert settings.data_dir == tmp_path
-    assert settings.token == "tok"
+    assert settings.token == TOKEN
     assert settings.max_sessions == 7 and settings.session_idle_seconds == 2.5
     assert settings.allowed_hosts == ("a.example", "b.example:80")
     assert settings.allowed_origins == ("https://x.example",)
@@ -120,12 +122,30 @@ def test_token_required_for_http_off_loopback() -> None:
     with pytest.raises(InvalidInputError) as info:
         ServerSettings(mode="http", host="0.0.0.0")
     assert "'0.0.0.0'" in str(info.value) and "OBMCP_TOKEN" in str(info.value)
-    assert ServerSettings(mode="http", host="0.0.0.0", token="t").token == "t"
+    assert ServerSettings(mode="http", host="0.0.0.0", token=TOKEN).token == TOKEN
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "localhost", "::1"])
 def test_no_token_needed_on_loopback(host: str) -> None:
     assert ServerSettings(mode="http", host=host).token is None
+
+
+@pytest.mark.parametrize("host", ["127.attacker.example", "127.0.0.1.nip.io", "localhost.evil.example"])
+def test_a_name_that_looks_like_loopback_needs_a_token(host: str) -> None:
+    with pytest.raises(InvalidInputError, match="OBMCP_TOKEN"):
+        ServerSettings(mode="http", host=host)
+
+
+@pytest.mark.parametrize("length", [1, 8, 31])
+def test_short_token_refused_without_echoing_it(length: int) -> None:
+    token = "Z" * length
+    with pytest.raises(InvalidInputError) as info:
+        ServerSettings(mode="http", host="0.0.0.0", token=token)
+    message = str(info.value)
+    assert "32" in message and f"{length} characters" in message and token not in message
+    with pytest.raises(InvalidInputError, match="32"):
+        ServerSettings(mode="http", token=token)  # a short token is refused on loopback too
+    assert ServerSettings(mode="http", host="0.0.0.0", token="k" * 32).token == "k" * 32
 
 
 def test_stdio_needs_no_token_whatever_the_host() -> None:
@@ -135,13 +155,15 @@ def test_stdio_needs_no_token_whatever_the_host() -> None:
 def test_token_required_via_environment() -> None:
     with pytest.raises(InvalidInputError, match="'192.168.1.5'"):
         settings_from_env({"HOST": "192.168.1.5"}, mode="http")
-    assert settings_from_env({"HOST": "192.168.1.5", "OBMCP_TOKEN": "t"}, mode="http").token == "t"
+    assert settings_from_env({"HOST": "192.168.1.5", "OBMCP_TOKEN": TOKEN}, mode="http").token == TOKEN
 
 
 @pytest.mark.parametrize(
     ("host", "expected"),
     [("127.0.0.1", True), ("127.9.9.9", True), ("localhost", True), ("::1", True),
-     ("0.0.0.0", False), ("10.0.0.1", False), ("::", False), ("example.com", False)],
+     ("0.0.0.0", False), ("10.0.0.1", False), ("::", False), ("example.com", False),
+     ("127.attacker.example", False), ("127.0.0.1.nip.io", False), ("localhost.evil.example", False),
+     ("127.0.0.1 ", False), ("", False)],
 )
 def test_is_loopback(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected

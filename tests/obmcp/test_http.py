@@ -143,11 +143,11 @@ async def test_unsupported_protocol_version(backend):
 
 
 async def test_bearer_token_on_every_request(backend):
-    async with running_http(settings(token="s3cret-token"), backend) as url, httpx.AsyncClient() as http:
+    async with running_http(settings(token="s3cret-token-of-32-characters-ok"), backend) as url, httpx.AsyncClient() as http:
         assert (await http.post(url, json=INIT, headers=ACCEPT)).status_code == 401
         wrong = await http.post(url, json=INIT, headers={**ACCEPT, "authorization": "Bearer nope"})
         assert wrong.status_code == 401 and "s3cret" not in wrong.text
-        auth = {**ACCEPT, "authorization": "Bearer s3cret-token"}
+        auth = {**ACCEPT, "authorization": "Bearer s3cret-token-of-32-characters-ok"}
         sid = (await http.post(url, json=INIT, headers=auth)).headers["mcp-session-id"]
         ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
         assert (await http.post(url, json=ping, headers={**ACCEPT, "mcp-session-id": sid})).status_code == 401
@@ -159,4 +159,4 @@ def test_non_loopback_bind_needs_a_token():
 
     with pytest.raises(InvalidInputError, match="OBMCP_TOKEN"):
         ServerSettings(mode="http", host="0.0.0.0")
-    assert ServerSettings(mode="http", host="0.0.0.0", token="t").host == "0.0.0.0"
+    assert ServerSettings(mode="http", host="0.0.0.0", token="t" * 32).host == "0.0.0.0"

@@ -8,6 +8,7 @@ from mcp import Client
 from obmcp import book_service
 from obmcp.backend import Backend
 from obmcp.config import ServerSettings
+from obcore.validation import SYMBOL_PATTERN
 from obmcp.server import build_server
 from obmcp.tools.book import BOOK_TOOLS
 from obmcp.tools.market import MARKET_TOOLS
@@ -35,7 +36,7 @@ async def test_exactly_the_nine_tools_with_schemas(backend):
         assert tool.output_schema and tool.output_schema["type"] == "object"
         assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
         assert tool.description
-    assert tools["binance_get_ticker"].input_schema["properties"]["symbol"]["pattern"] == "^[A-Z0-9]{5,20}$"
+    assert tools["binance_get_ticker"].input_schema["properties"]["symbol"]["pattern"] == SYMBOL_PATTERN == "^[A-Z0-9]{2,20}$"
     assert "1M" in tools["binance_get_klines"].input_schema["properties"]["interval"]["enum"]
     assert tools["binance_orderbook_l2"].input_schema["properties"]["depth"]["enum"] == [20, 100]
 

@@ -21,8 +21,10 @@ Commands::
         and store one snapshot per symbol per second.
 
 Stats and export open the store read-only, so they work while a server is writing it.
-``DIR`` is the store itself or, as with ``obmcp serve --data-dir DIR``, a directory holding
-it as ``DIR/snapshots``. Errors exit 2; ``export --out - | head`` exits 0 quietly.
+Every command keeps the store of ``--data-dir DIR`` in ``DIR/snapshots``, as ``obmcp serve
+--data-dir DIR`` does (stats and export also read a ``DIR`` that is a store itself).
+Files are owner-only (0600, directory 0700), as the server's. Errors exit 2;
+``export --out - | head`` exits 0 quietly.
 """
 
 from __future__ import annotations
@@ -53,19 +55,24 @@ def _is_store(directory: Path) -> bool:
 
 
 def store_directory(data_dir: str | os.PathLike[str], *, create: bool = False) -> Path:
-    """The store directory for ``--data-dir``: ``data_dir`` or its ``snapshots`` subdirectory.
+    """The store of ``--data-dir DIR``: ``DIR/snapshots``, the one rule for every command.
+
+    It is where ``obmcp serve --data-dir DIR`` keeps its store, and where ``import``
+    creates one. A ``DIR`` that is itself a store (a store directory named directly) is
+    read as such when ``DIR/snapshots`` holds none.
 
     Parameters
     ----------
     data_dir : str or PathLike
-        A store directory, or a server data directory holding one as ``snapshots/``.
+        A data directory (holding ``snapshots/``), or a store directory itself.
     create : bool
-        When neither holds a store, return ``data_dir`` (a new store goes there) instead of raising.
+        When no store exists yet, return ``DIR/snapshots`` (a new store goes there)
+        instead of raising.
 
     Returns
     -------
     Path
-        ``data_dir`` when it is a RocksDB directory, else ``data_dir/snapshots`` when that is.
+        ``DIR/snapshots`` when it is a store (or ``create``), else ``DIR`` when that is one.
 
     Raises
     ------
@@ -73,14 +80,14 @@ def store_directory(data_dir: str | os.PathLike[str], *, create: bool = False) -
         When neither is a store and ``create`` is False; the message names both places.
     """
     directory = Path(data_dir)
-    if _is_store(directory):
-        return directory
     nested = directory / SERVER_SUBDIR
     if _is_store(nested):
         return nested
-    if create:
+    if _is_store(directory):
         return directory
-    raise StoreError(f"no snapshot store at {directory} nor at {nested} (no RocksDB CURRENT file in either)")
+    if create:
+        return nested
+    raise StoreError(f"no snapshot store at {nested} nor at {directory} (no RocksDB CURRENT file in either)")
 
 
 def export_lines(arrays: SnapshotArrays, out: IO[bytes]) -> int:
@@ -149,13 +156,19 @@ def _import(args: argparse.Namespace) -> int:
     files = expand_paths(args.files)  # checked before the store is created
     count = 0
     sessions: dict = {}
-    with SnapshotStore.open(store_directory(args.data_dir, create=True)) as store:
-        for snapshot in snapshots_from_recording(files, sessions=sessions):
-            if not store.put(snapshot):  # queue full: a file is faster than the writer
-                store.write_now(snapshot)
-            count += 1
-        store.flush()
-        written = store.stats.written
+    # RocksDB creates files (WAL, SSTs) all along, with the process umask: owner-only for
+    # the whole write, as the server does (obmcp.backend), not only around the open.
+    old_umask = os.umask(0o077)
+    try:
+        with SnapshotStore.open(store_directory(args.data_dir, create=True)) as store:
+            for snapshot in snapshots_from_recording(files, sessions=sessions):
+                if not store.put(snapshot):  # queue full: a file is faster than the writer
+                    store.write_now(snapshot)
+                count += 1
+            store.flush()
+            written = store.stats.written
+    finally:
+        os.umask(old_umask)
     sys.stderr.write(f"stored {written} of {count} snapshots\n")
     never_synced = sorted(symbol for symbol, session in sessions.items() if session.last_event_time_ms == 0)
     if never_synced:

@@ -1,5 +1,14 @@
-"""MCP tool registrations: thin async wrappers over the typed service functions."""
+"""The tool catalog's entries, one ``obmcp/tools`` module per family (see :mod:`obmcp.catalog`).
+
+:data:`CATALOG` lists every tool the server offers, in listing order; a new family module
+adds its ``ENTRIES`` here once.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from obmcp.catalog import ToolEntry
+from obmcp.tools import book, market
+
+__all__ = ["CATALOG"]
+
+CATALOG: tuple[ToolEntry, ...] = (*market.ENTRIES, *book.ENTRIES)

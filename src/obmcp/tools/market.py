@@ -1,124 +1,169 @@
-"""The six market-data tools (REST): get_ticker, get_orderbook, get_recent_trades,
-get_klines, get_exchange_info, get_avg_price."""
+"""Catalog entries of the six market-data tools (REST): get_ticker, get_orderbook,
+get_recent_trades, get_klines, get_exchange_info, get_avg_price.
+
+Room: obmcp's tool layer. Each entry is a closed input model, a ``run`` calling the
+plain service function in :mod:`obmcp.service`, and a summary formatter; the transports
+are generated from them (see :mod:`obmcp.catalog`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
-
-from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult
-from pydantic import Field
-
 from obmcp import service
-from obmcp.backend import Backend
+from obmcp.catalog import READ_ONLY_REMOTE, Arguments, ToolContext, ToolEntry
 from obmcp.models import AvgPrice, ExchangeInfo, Klines, OrderBook, RecentTrades, Ticker
-from obmcp.tools._common import READ_ONLY_OPEN_WORLD, call_service, tool_result
-from obmcp.validation import DepthLimit, Interval, KlineLimit, Symbol, TradeLimit
+from obmcp.validation import DepthLimit, Interval, KlineLimit, Symbol, TimeMs, TradeLimit
 
-__all__ = ["MARKET_TOOLS", "register_market_tools"]
-
-MARKET_TOOLS = ("get_ticker", "get_orderbook", "get_recent_trades", "get_klines", "get_exchange_info", "get_avg_price")
-
-TimeMs = Annotated[
-    int | None,
-    Field(ge=1_500_000_000_000, le=4_102_444_800_000, description="Unix time in milliseconds (optional)."),
+__all__ = [
+    "ENTRIES",
+    "MARKET_TOOLS",
+    "KlinesArguments",
+    "OrderBookArguments",
+    "SymbolArguments",
+    "TradesArguments",
 ]
 
 
-def register_market_tools(mcp: MCPServer, backend: Backend, tool_name: Callable[[str], str]) -> None:
-    """Add the six market-data tools to ``mcp``; ``tool_name`` maps ``get_ticker`` to its wire name.
+class SymbolArguments(Arguments):
+    symbol: Symbol
 
-    Parameters
-    ----------
-    mcp : MCPServer
-        The server the tools are added to.
-    backend : Backend
-        The data source the tools read (``backend.client``).
-    tool_name : callable
-        Maps a tool's Python name to its wire name (``ServerSettings.tool_name``).
-    """
 
-    async def get_ticker(symbol: Symbol) -> Annotated[CallToolResult, Ticker]:
-        """24-hour rolling price statistics of a Binance spot symbol: last price, change, high/low, volume, best bid/ask."""
-        t = await call_service(service.get_ticker(backend.client, symbol))
-        return tool_result(
-            t,
-            f"{t.symbol}: last {t.last_price} ({t.price_change_percent}% 24h), high {t.high_price}, "
-            f"low {t.low_price}, volume {t.volume}, bid {t.bid_price} / ask {t.ask_price}",
-        )
+class OrderBookArguments(Arguments):
+    symbol: Symbol
+    limit: DepthLimit = 100
 
-    async def get_orderbook(symbol: Symbol, limit: DepthLimit = 100) -> Annotated[CallToolResult, OrderBook]:
-        """REST order-book snapshot of a symbol: `limit` price levels per side (5-5000), best first."""
-        book = await call_service(service.get_orderbook(backend.client, symbol, limit))
-        bid = book.bids[0] if book.bids else ("-", "-")
-        ask = book.asks[0] if book.asks else ("-", "-")
-        return tool_result(
-            book,
-            f"{symbol} depth snapshot (lastUpdateId {book.last_update_id}): {len(book.bids)} bids, "
-            f"{len(book.asks)} asks; best bid {bid[0]} x {bid[1]}, best ask {ask[0]} x {ask[1]}",
-        )
 
-    async def get_recent_trades(symbol: Symbol, limit: TradeLimit = 500) -> Annotated[CallToolResult, RecentTrades]:
-        """The most recent trades of a symbol (1-1000), oldest first."""
-        result = await call_service(service.get_recent_trades(backend.client, symbol, limit))
-        if result.trades:
-            last = result.trades[-1]
-            text = f"{symbol}: {len(result.trades)} recent trades; last {last.qty} @ {last.price} at {last.time} ms"
-        else:
-            text = f"{symbol}: no recent trades"
-        return tool_result(result, text)
+class TradesArguments(Arguments):
+    symbol: Symbol
+    limit: TradeLimit = 500
 
-    async def get_klines(
-        symbol: Symbol,
-        interval: Interval = "1m",
-        start_time: TimeMs = None,
-        end_time: TimeMs = None,
-        limit: KlineLimit = 500,
-    ) -> Annotated[CallToolResult, Klines]:
-        """Candlesticks (OHLCV) of a symbol for an interval (1s…1M), optionally between two Unix-ms times."""
-        result = await call_service(
-            service.get_klines(backend.client, symbol, interval, start_time, end_time, limit)
-        )
-        if result.klines:
-            first, last = result.klines[0], result.klines[-1]
-            text = (
-                f"{symbol} {interval}: {len(result.klines)} candles from {first.open_time} to {last.close_time}; "
-                f"last O {last.open} H {last.high} L {last.low} C {last.close} V {last.volume}"
-            )
-        else:
-            text = f"{symbol} {interval}: no candles in the requested range"
-        return tool_result(result, text)
 
-    async def get_exchange_info(symbol: Symbol) -> Annotated[CallToolResult, ExchangeInfo]:
-        """Trading rules of a symbol: status, assets, tick size, lot size, minimum notional, all filters."""
-        info = await call_service(service.get_exchange_info(backend.client, symbol))
-        lines = [
-            f"{s.symbol} ({s.base_asset}/{s.quote_asset}) {s.status}: tick {s.tick_size}, step {s.step_size}, "
-            f"min qty {s.min_qty}, min notional {s.min_notional}"
-            for s in info.symbols
-        ]
-        return tool_result(info, "\n".join(lines) or f"{symbol}: no symbol information returned")
+class KlinesArguments(Arguments):
+    symbol: Symbol
+    interval: Interval = "1m"
+    start_time: TimeMs = None
+    end_time: TimeMs = None
+    limit: KlineLimit = 500
 
-    async def get_avg_price(symbol: Symbol) -> Annotated[CallToolResult, AvgPrice]:
-        """Binance's current average price of a symbol (over its averaging window, usually 5 minutes)."""
-        avg = await call_service(service.get_avg_price(backend.client, symbol))
-        return tool_result(avg, f"{symbol}: average price {avg.price} over {avg.mins} min")
 
-    titles = {
-        "get_ticker": "24 h ticker",
-        "get_orderbook": "Order-book snapshot (REST)",
-        "get_recent_trades": "Recent trades",
-        "get_klines": "Candlesticks",
-        "get_exchange_info": "Symbol trading rules",
-        "get_avg_price": "Average price",
-    }
-    functions = (get_ticker, get_orderbook, get_recent_trades, get_klines, get_exchange_info, get_avg_price)
-    for fn in functions:
-        mcp.add_tool(
-            fn,
-            name=tool_name(fn.__name__),
-            title=titles[fn.__name__],
-            annotations=READ_ONLY_OPEN_WORLD,
-            structured_output=True,
-        )
+# ------------------------------------------------------------------ get_ticker
+async def _ticker(context: ToolContext, args: SymbolArguments) -> Ticker:
+    return await service.get_ticker(context.client, args.symbol)
+
+
+def _ticker_text(args: SymbolArguments, t: Ticker) -> str:
+    return (
+        f"{t.symbol}: last {t.last_price} ({t.price_change_percent}% 24h), high {t.high_price}, "
+        f"low {t.low_price}, volume {t.volume}, bid {t.bid_price} / ask {t.ask_price}"
+    )
+
+
+# --------------------------------------------------------------- get_orderbook
+async def _orderbook(context: ToolContext, args: OrderBookArguments) -> OrderBook:
+    return await service.get_orderbook(context.client, args.symbol, args.limit)
+
+
+def _orderbook_text(args: OrderBookArguments, book: OrderBook) -> str:
+    bid = book.bids[0] if book.bids else ("-", "-")
+    ask = book.asks[0] if book.asks else ("-", "-")
+    return (
+        f"{args.symbol} depth snapshot (lastUpdateId {book.last_update_id}): {len(book.bids)} bids, "
+        f"{len(book.asks)} asks; best bid {bid[0]} x {bid[1]}, best ask {ask[0]} x {ask[1]}"
+    )
+
+
+# ----------------------------------------------------------- get_recent_trades
+async def _trades(context: ToolContext, args: TradesArguments) -> RecentTrades:
+    return await service.get_recent_trades(context.client, args.symbol, args.limit)
+
+
+def _trades_text(args: TradesArguments, result: RecentTrades) -> str:
+    if not result.trades:
+        return f"{args.symbol}: no recent trades"
+    last = result.trades[-1]
+    return f"{args.symbol}: {len(result.trades)} recent trades; last {last.qty} @ {last.price} at {last.time} ms"
+
+
+# ------------------------------------------------------------------ get_klines
+async def _klines(context: ToolContext, args: KlinesArguments) -> Klines:
+    return await service.get_klines(
+        context.client, args.symbol, args.interval, args.start_time, args.end_time, args.limit
+    )
+
+
+def _klines_text(args: KlinesArguments, result: Klines) -> str:
+    if not result.klines:
+        return f"{args.symbol} {args.interval}: no candles in the requested range"
+    first, last = result.klines[0], result.klines[-1]
+    return (
+        f"{args.symbol} {args.interval}: {len(result.klines)} candles from {first.open_time} to {last.close_time}; "
+        f"last O {last.open} H {last.high} L {last.low} C {last.close} V {last.volume}"
+    )
+
+
+# ----------------------------------------------------------- get_exchange_info
+async def _exchange_info(context: ToolContext, args: SymbolArguments) -> ExchangeInfo:
+    return await service.get_exchange_info(context.client, args.symbol)
+
+
+def _exchange_info_text(args: SymbolArguments, info: ExchangeInfo) -> str:
+    lines = [
+        f"{s.symbol} ({s.base_asset}/{s.quote_asset}) {s.status}: tick {s.tick_size}, step {s.step_size}, "
+        f"min qty {s.min_qty}, min notional {s.min_notional}"
+        for s in info.symbols
+    ]
+    return "\n".join(lines) or f"{args.symbol}: no symbol information returned"
+
+
+# --------------------------------------------------------------- get_avg_price
+async def _avg_price(context: ToolContext, args: SymbolArguments) -> AvgPrice:
+    return await service.get_avg_price(context.client, args.symbol)
+
+
+def _avg_price_text(args: SymbolArguments, avg: AvgPrice) -> str:
+    return f"{args.symbol}: average price {avg.price} over {avg.mins} min"
+
+
+ENTRIES: tuple[ToolEntry, ...] = (
+    ToolEntry(
+        name="get_ticker",
+        title="24 h ticker",
+        description="24-hour rolling price statistics of a Binance spot symbol: last price, change, high/low, volume, best bid/ask.",
+        input_model=SymbolArguments, output_model=Ticker, hints=READ_ONLY_REMOTE, run=_ticker, summary=_ticker_text,
+    ),
+    ToolEntry(
+        name="get_orderbook",
+        title="Order-book snapshot (REST)",
+        description="REST order-book snapshot of a symbol: `limit` price levels per side (5-5000), best first.",
+        input_model=OrderBookArguments, output_model=OrderBook, hints=READ_ONLY_REMOTE, run=_orderbook,
+        summary=_orderbook_text,
+    ),
+    ToolEntry(
+        name="get_recent_trades",
+        title="Recent trades",
+        description="The most recent trades of a symbol (1-1000), oldest first.",
+        input_model=TradesArguments, output_model=RecentTrades, hints=READ_ONLY_REMOTE, run=_trades,
+        summary=_trades_text,
+    ),
+    ToolEntry(
+        name="get_klines",
+        title="Candlesticks",
+        description="Candlesticks (OHLCV) of a symbol for an interval (1s…1M), optionally between two Unix-ms times.",
+        input_model=KlinesArguments, output_model=Klines, hints=READ_ONLY_REMOTE, run=_klines, summary=_klines_text,
+    ),
+    ToolEntry(
+        name="get_exchange_info",
+        title="Symbol trading rules",
+        description="Trading rules of a symbol: status, assets, tick size, lot size, minimum notional, all filters.",
+        input_model=SymbolArguments, output_model=ExchangeInfo, hints=READ_ONLY_REMOTE, run=_exchange_info,
+        summary=_exchange_info_text,
+    ),
+    ToolEntry(
+        name="get_avg_price",
+        title="Average price",
+        description="Binance's current average price of a symbol (over its averaging window, usually 5 minutes).",
+        input_model=SymbolArguments, output_model=AvgPrice, hints=READ_ONLY_REMOTE, run=_avg_price,
+        summary=_avg_price_text,
+    ),
+)  # fmt: skip
+
+MARKET_TOOLS = tuple(entry.name for entry in ENTRIES)

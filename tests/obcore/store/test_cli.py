@@ -159,3 +159,35 @@ def test_an_import_keeps_the_limits_the_server_set(tmp_path, capsys):
         assert (store.retention_s, store.max_bytes) == (30 * 86_400, 2 << 30)
     with SnapshotStore.open(tmp_path / "db", read_only=True, warm=False) as store:
         assert store.max_bytes == 2 << 30
+
+
+def test_import_and_the_server_use_the_same_store_for_one_data_dir(tmp_path, capsys):
+    # issue 10 item 5: `import --data-dir D` wrote to D while `obmcp serve --data-dir D` writes
+    # to D/snapshots, so stats then showed only one of them. One rule: D/snapshots.
+    _fill(tmp_path / "d" / "snapshots", seconds=5)  # what the server left behind
+    data = str(tmp_path / "d")
+    assert main(["import", "--data-dir", data, str(ETH[0]), str(ETH[1])]) == 0
+    capsys.readouterr()
+    assert not (tmp_path / "d" / "CURRENT").exists()
+    assert main(["stats", "--data-dir", data]) == 0
+    symbols = orjson.loads(capsys.readouterr().out)["symbols"]
+    assert sorted(symbols) == ["BTCUSDT", "ETHUSDT"] and symbols["BTCUSDT"]["snapshots"] == 5
+
+
+def test_import_into_a_new_data_dir_creates_d_snapshots(tmp_path, capsys):
+    data = tmp_path / "fresh"
+    assert main(["import", "--data-dir", str(data), str(ETH[0]), str(ETH[1])]) == 0
+    assert (data / "snapshots" / "CURRENT").is_file() and not (data / "CURRENT").exists()
+
+
+def test_import_leaves_owner_only_files(tmp_path, capsys):
+    # issue 10 item 6: the server's store files are 0600; import left 0644 ones (000008.log, *.sst).
+    old = os.umask(0o022)
+    try:
+        assert main(["import", "--data-dir", str(tmp_path / "d"), str(ETH[0]), str(ETH[1])]) == 0
+    finally:
+        os.umask(old)
+    store = tmp_path / "d" / "snapshots"
+    modes = {entry.name: oct(entry.stat().st_mode & 0o777) for entry in os.scandir(store) if entry.is_file()}
+    assert modes and set(modes.values()) == {"0o600"}, modes
+    assert oct(store.stat().st_mode & 0o777) == "0o700"
