@@ -21,6 +21,7 @@
     │   │   └── IPBannedError                  HTTP 418 (retry_after seconds)
     │   └── OrderOutcomeUnknownError           HTTP 5xx on an order: it may have executed
     ├── TransportError                         network failure talking to Binance
+    ├── MissingCredentialsError                a signed call without an API key and secret
     ├── TradingDisabledError                   trading was not enabled (or mainnet not opted in)
     └── StoreError
         ├── StorageLimitExceededError          code ``storage_limit_exceeded``
@@ -45,12 +46,12 @@ __all__ = [
     "InvalidIntervalError",
     "InvalidSignatureError",
     "InvalidSymbolError",
+    "MissingCredentialsError",
     "ObcoreError",
     "OrderOutcomeUnknownError",
     "OrderRejectedError",
     "PrecisionError",
     "RateLimitError",
-    "IPBannedError",
     "StoreError",
     "StoreLockedError",
     "StorageLimitExceededError",
@@ -173,6 +174,12 @@ class OrderOutcomeUnknownError(BinanceError):
 
 class TransportError(ObcoreError):
     code = "network_error"
+
+
+class MissingCredentialsError(ObcoreError):
+    """A signed endpoint was called without an API key and secret configured."""
+
+    code = "missing_credentials"
 
 
 class TradingDisabledError(ObcoreError):

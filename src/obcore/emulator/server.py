@@ -22,7 +22,34 @@ from obcore.emulator.matching import Exchange
 from obcore.emulator.ws import Hub, WebSocketServer
 from obcore.errors import InvalidInputError
 
-__all__ = ["Emulator"]
+__all__ = ["SERVER_DEPENDENCIES", "Emulator", "require_server_dependencies"]
+
+#: What the emulator's REST server imports, only when it starts (``obcore[emulator]``).
+SERVER_DEPENDENCIES = ("starlette", "hypercorn")
+
+
+def require_server_dependencies() -> None:
+    """Check the emulator's server dependencies import; say which extra to install if not.
+
+    ``import obcore`` and ``import obcore.emulator`` never import them: only starting an
+    :class:`Emulator` does.
+
+    Raises
+    ------
+    ImportError
+        Naming the missing package and the ``obcore[emulator]`` extra that provides it.
+    """
+    import importlib
+
+    for name in SERVER_DEPENDENCIES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ImportError(
+                f"the obcore emulator needs {name!r} to serve, which is not installed: "
+                "install the extra with  pip install 'obcore[emulator]'  (also part of [dev] and [mcp])"
+            ) from exc
+
 
 _PARTIAL_LEVELS = {"depth5": 5, "depth10": 10, "depth20": 20}
 
@@ -282,9 +309,16 @@ class Emulator:
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Bind both servers and start the feeds."""
+        """Bind both servers and start the feeds.
+
+        Raises
+        ------
+        ImportError
+            The server dependencies (the ``obcore[emulator]`` extra) are not installed.
+        """
         if self._running:
             return
+        require_server_dependencies()
         await self.ws.start(self.host, self.ws_port)
         await self._start_rest()
         self._running = True
