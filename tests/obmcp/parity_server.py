@@ -2,10 +2,13 @@
 
 ``python -m tests.obmcp.parity_server PORTS_FILE`` opens the product backend with the
 in-process emulator (``--source emulator``: the bundled ETHUSDT recording), brings the
-ETHUSDT book LIVE, then freezes the state every transport will read: the emulator is
+ETHUSDT book LIVE and waits (the replay at 10x) until every tool answers without error
+with the generated arguments (the volume profile needs 1000 trades), then freezes the state every transport will read: the emulator is
 paused (no new diffs or trades), the stream manager's staleness timer is pushed out and
 the server clock (``book_service._now_ms``) is held, so a live-book answer read twice is
-the same answer. It then serves HTTP and gRPC on free ports (written to PORTS_FILE as
+the same answer (the analytics read the wall clock: their book is past the 5-s staleness
+line before serving starts, so their quality does not change mid-test; ages are compared
+as plausible only). It then serves HTTP and gRPC on free ports (written to PORTS_FILE as
 JSON) and stdio on its own stdin/stdout, all over the one backend and the one tool
 context, and exits when stdin closes.
 """
@@ -23,24 +26,37 @@ import anyio
 async def main(ports_file: Path) -> None:
     from obmcp import book_service
     from obmcp.backend import open_backend
+    from obmcp.catalog import invoke, select
     from obmcp.config import settings_from_env
     from obmcp.grpc_transport import build_provider, serve_grpc
     from obmcp.http import build_http_app, serve_http
     from obmcp.server import build_server
     from obmcp.stdio import serve_stdio
+    from obmcp.tools import CATALOG
 
     stdio_settings = settings_from_env({}, mode="stdio", source="emulator")
     http_settings = settings_from_env({}, mode="http", port=0, source="emulator")
     grpc_settings = settings_from_env({}, mode="grpc", port=0, source="emulator")
-    async with open_backend(stdio_settings) as backend:
+    from tests.obmcp.test_parity import sample_arguments
+
+    async with open_backend(stdio_settings, speed=10.0) as backend:
         mcp = build_server(stdio_settings, backend)
         streams = backend.streams
         await streams.track("ETHUSDT")
         await streams.wait_live("ETHUSDT", 30)
-        await anyio.sleep(1.0)  # some diffs and trades after the sync
+        served = select(CATALOG, stdio_settings.disabled_groups)  # what build_server serves
+        entries = [(entry, sample_arguments(entry.input_schema)) for entry in served]
+        with anyio.fail_after(60):
+            while True:
+                outcomes = [await invoke(entry, mcp.tool_context, arguments) for entry, arguments in entries]
+                if not any(outcome.is_error for outcome in outcomes):
+                    break
+                await anyio.sleep(0.5)
         backend.extras["emulator"].pause()
         streams.stale_after_ms = 10**12
-        await anyio.sleep(0.5)  # frames already sent reach the book
+        # Frames already sent reach the book; then past the 5 s staleness line, so the
+        # analytics' own wall-clock quality check (stale) no longer changes during the test.
+        await anyio.sleep(5.5)
         frozen = int(time.time() * 1000)
         book_service._now_ms = lambda: frozen
         stop = anyio.Event()

@@ -39,8 +39,10 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-_TIME_KEY = re.compile(r"(^|_)(time|timestamp)($|_)|_ms$|(^|_)age($|_)")
+# Times and ages: *_time*, *_ms (epoch ms or a duration), *_s (epoch seconds or seconds), age.
+_TIME_KEY = re.compile(r"(^|_)(time|timestamp)($|_)|_ms$|_s$|(^|_)age($|_)")
 _DAY_MS = 86_400_000
+_AGE_TEXT = re.compile(r"\b\d+ ms\b")
 _ENTRIES = {ServerSettings().tool_name(entry.name): entry for entry in CATALOG}
 
 
@@ -71,28 +73,42 @@ def bad_inputs(schema: dict[str, Any], good: dict[str, Any]) -> list[dict[str, A
 def _plausible_time(key: str, value: Any, now_ms: int) -> bool:
     if value is None:
         return True
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
         return False
-    if "age" in key:
-        return 0 <= value <= _DAY_MS
-    return 1_500_000_000_000 <= value <= now_ms + _DAY_MS  # after 2017, not in the future
+    if key.endswith("_s"):  # epoch seconds (after 2017, not in the future) or a duration up to a week
+        return value <= 7 * 86_400 or 1_500_000_000 <= value <= now_ms / 1000 + 86_400
+    if "age" in key or value < 1_500_000_000_000:  # a duration in ms, at most a week
+        return value <= 7 * _DAY_MS
+    return value <= now_ms + _DAY_MS  # epoch ms after 2017, not in the future
 
 
-def normalise(value: Any, now_ms: int, key: str = "") -> Any:
-    """``value`` with every time/age field replaced by a marker, after checking it is plausible."""
+def normalise(value: Any, now_ms: int, key: str = "", *, plausible: bool = True) -> Any:
+    """``value`` with every time/age field replaced by a marker, after checking it is
+    plausible (unless ``plausible`` is False: data recorded long ago, as in the fakes)."""
     if isinstance(value, dict):
-        return {k: normalise(v, now_ms, k) for k, v in value.items()}
+        return {k: normalise(v, now_ms, k, plausible=plausible) for k, v in value.items()}
     if isinstance(value, list):
-        return [normalise(v, now_ms, key) for v in value]
+        return [normalise(v, now_ms, key, plausible=plausible) for v in value]
     if key and _TIME_KEY.search(key) and not isinstance(value, (dict, list, str)):
-        assert _plausible_time(key, value, now_ms), f"{key} = {value!r} is not a plausible time/age"
+        assert not plausible or _plausible_time(key, value, now_ms), f"{key} = {value!r} is not a plausible time/age"
         return "<time>" if value is not None else None
+    if isinstance(value, str):
+        return _AGE_TEXT.sub("<n> ms", value)  # "book is stale: last depth update 5512 ms ago"
     return value
 
 
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two answers differ, as ``path: a != b`` lines (for the failure message)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in differences(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r:.80} != {b!r:.80}"]
+
+
 def normalise_text(text: str) -> str:
-    """A summary with timestamps (13-digit ms, Unix seconds) masked."""
-    return re.sub(r"\b\d{10,13}\b", "<t>", text)
+    """A summary with timestamps (13-digit ms, Unix seconds) and ages (``N ms``) masked."""
+    return _AGE_TEXT.sub("<n> ms", re.sub(r"\b\d{10,13}\b", "<t>", text))
 
 
 class Transports:
@@ -165,7 +181,8 @@ async def test_every_tool_resource_and_prompt_answers_the_same(transports: Trans
         for kind, structured, text, *_ in answers:
             assert kind == "ok", (tool.name, arguments, kind, text)
         structured = [normalise(a[1], now_ms) for a in answers]
-        assert structured[0] == structured[1] == structured[2], tool.name
+        assert structured[0] == structured[1] == structured[2], (
+            tool.name, differences(structured[0], structured[1]), differences(structured[0], structured[2]))
         texts = [normalise_text(a[2]) for a in answers]
         assert texts[0] == texts[1] == texts[2], tool.name
         called += 1
