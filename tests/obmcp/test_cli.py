@@ -112,7 +112,7 @@ def test_main_bad_environment_exits_2_naming_it(
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["serve", "--mode", "grpc"], "'grpc'"),
+        (["serve", "--mode", "websocket"], "'websocket'"),
         (["serve", "--port", "eighty"], "'eighty'"),
         (["serve", "--tool-names", "camel"], "'camel'"),
         (["serve", "--http-response", "xml"], "'xml'"),

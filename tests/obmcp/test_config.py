@@ -90,7 +90,7 @@ def test_unparsable_environment_names_key_and_value(key: str, raw: str) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "needle"),
     [
-        ("mode", "grpc", "'grpc'"),
+        ("mode", "websocket", "'websocket'"),
         ("tool_names", "camel", "'camel'"),
         ("http_response", "xml", "'xml'"),
         ("port", 70000, "70000"),
