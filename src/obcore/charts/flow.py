@@ -90,7 +90,7 @@ def order_flow_png(flow: Any, counters: Any, symbol: str) -> bytes:
     bottom.set_ylabel("CVD (base)")
     bottom.set_xlabel("time (UTC)")
     bottom.set_xlim(t[0], t[-1] + 1 / day)
-    bottom.xaxis.set_major_locator(mdates.AutoDateLocator())
+    bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=7))
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz="UTC"))
     top.tick_params(labelbottom=False)
     top.set_title(f"{symbol} order flow  {utc_text(flow.start_s)} – {utc_text(flow.end_s + 1)} UTC\n"

@@ -149,7 +149,7 @@ def depth_heatmap_png(arrays: Any, start_s: int, seconds: int, *, symbol: str | 
                        edgecolors=BID_COLOUR, linewidths=0.8, zorder=4, label="taker sells (at bid)")
     ax.set_xlim(t0, t1)
     ax.set_ylim(lo / ps, (lo + grid.shape[0] * step) / ps)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator())
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=7))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S" if seconds <= 3600 else "%H:%M", tz="UTC"))
     ax.set_xlabel("time (UTC)")
     ax.yaxis.set_major_formatter(FuncFormatter(price_label(arrays.price_scale)))
