@@ -35,7 +35,7 @@ def flow_counters_from_store(store: Any, symbol: str, flow: Any) -> np.ndarray:
 def order_flow_png(flow: Any, counters: Any, symbol: str) -> bytes:
     """Render an order-flow window as an 800×500 PNG.
 
-    Top: additions (up) and cancellations (down) per second, bids green, asks red.
+    Top: bid additions (up) and cancellations (down) per second; middle: the same for asks.
     Bottom: the cumulative delta at the end of each second (``flow.cvd``).
 
     Parameters
@@ -66,20 +66,21 @@ def order_flow_png(flow: Any, counters: Any, symbol: str) -> bytes:
     import matplotlib.dates as mdates
 
     fig, top = new_figure()
-    top.set_position((0.13, 0.42, 0.78, 0.47))
-    bottom = fig.add_axes((0.13, 0.10, 0.78, 0.27), sharex=top)
+    top.set_position((0.13, 0.63, 0.78, 0.26))
+    middle = fig.add_axes((0.13, 0.36, 0.78, 0.26), sharex=top)
+    bottom = fig.add_axes((0.13, 0.10, 0.78, 0.21), sharex=top)
     day = 86_400.0
-    t = (flow.start_s + np.arange(seconds)) / day
-    width = 0.42 / day
-    top.bar(t, counters[f.BID_ADDITIONS], width=width, align="edge", color=BID_COLOUR, label="bid additions")
-    top.bar(t, -counters[f.BID_CANCELLATIONS], width=width, align="edge", color=BID_COLOUR, alpha=0.45,
-            label="bid cancellations")
-    top.bar(t + width, counters[f.ASK_ADDITIONS], width=width, align="edge", color=ASK_COLOUR, label="ask additions")
-    top.bar(t + width, -counters[f.ASK_CANCELLATIONS], width=width, align="edge", color=ASK_COLOUR, alpha=0.45,
-            label="ask cancellations")
-    top.axhline(0, color="#555555", linewidth=0.8)
-    top.set_ylabel("events / s  (+add, −cancel)")
-    top.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
+    edges = (flow.start_s + np.arange(seconds + 1)) / day
+    t = edges[:-1]
+    # one artist per series (a bar per second is ~10x slower to draw)
+    for axes, side, adds, cancels, colour in ((top, "bid", f.BID_ADDITIONS, f.BID_CANCELLATIONS, BID_COLOUR),
+                                              (middle, "ask", f.ASK_ADDITIONS, f.ASK_CANCELLATIONS, ASK_COLOUR)):
+        axes.stairs(counters[adds], edges, fill=True, color=colour, label=f"{side} additions")
+        axes.stairs(-counters[cancels], edges, fill=True, color=colour, alpha=0.4, label=f"{side} cancellations")
+        axes.axhline(0, color="#555555", linewidth=0.8)
+        axes.set_ylabel(f"{side}s / s")
+        axes.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
+        axes.tick_params(labelbottom=False)
     if flow.depth_messages == 0:
         top.text(0.5, 0.5, "no depth stream in this window (trades only)", transform=top.transAxes,
                  ha="center", va="center", fontsize=10, color="#555555")
@@ -92,7 +93,6 @@ def order_flow_png(flow: Any, counters: Any, symbol: str) -> bytes:
     bottom.set_xlim(t[0], t[-1] + 1 / day)
     bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=7))
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz="UTC"))
-    top.tick_params(labelbottom=False)
     top.set_title(f"{symbol} order flow  {utc_text(flow.start_s)} – {utc_text(flow.end_s + 1)} UTC\n"
                   f"{flow.seconds_covered}/{seconds} s covered, {flow.flow_direction.value}, "
                   f"CVD {flow.cumulative_delta / qs:g}", fontsize=10)

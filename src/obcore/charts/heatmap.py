@@ -156,6 +156,8 @@ def depth_heatmap_png(arrays: Any, start_s: int, seconds: int, *, symbol: str | 
     ax.set_ylabel("price")
     colourbar = fig.colorbar(image, cax=fig.add_axes((0.925, 0.11, 0.02, 0.78)))
     colourbar.set_label("resting size (base asset, log)", fontsize=8)
+    colourbar.minorticks_off()  # a log axis' minor ticks and mathtext labels are slow to draw
+    colourbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
     blank = int(np.isnan(grid[0]).sum())
     note = f", {blank} s blank (not stored / not LIVE)" if blank else ""

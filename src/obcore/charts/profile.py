@@ -64,9 +64,11 @@ def volume_profile_png(profile: Any, symbol: str, *, last_price: int | None = No
         ax.axhspan(vacuum.price_low / ps, vacuum.price_high / ps, facecolor="none", edgecolor="#7f7f7f",
                    hatch="///", linewidth=0, zorder=1,
                    label=f"{len(profile.vacuums)} liquidity vacuums" if n == 0 else None)
-    colours = [BAR_COLOUR] * profile.n_bins
-    colours[profile.poc_index] = POC_COLOUR
-    ax.barh(edges, vol, height=height, align="edge", color=colours, linewidth=0, zorder=2)
+    # one artist for the histogram (a bar per bin is ~10x slower to draw), the POC bar on top
+    ax.stairs(vol, np.append(edges, edges[-1] + height), orientation="horizontal", fill=True, color=BAR_COLOUR,
+              zorder=2)
+    ax.barh([edges[profile.poc_index]], [vol[profile.poc_index]], height=height, align="edge", color=POC_COLOUR,
+            linewidth=0, zorder=2)
     poc_mid = (profile.poc_price + profile.bin_size / 2) / ps
     ax.axhline(poc_mid, color=POC_COLOUR, linewidth=2, zorder=3,
                label=f"POC {format_decimal(profile.poc_price, profile.price_scale)}")
