@@ -163,7 +163,9 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
-    return CatalogServer(
+    from obmcp.tools.charts import register_chart_resources
+
+    server = CatalogServer(
         CATALOG,
         ToolContext(backend),
         settings.tool_name,
@@ -172,3 +174,5 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
         instructions=INSTRUCTIONS,
         log_level="WARNING",
     )
+    register_chart_resources(server)  # the live charts as image/png resources
+    return server

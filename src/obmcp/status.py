@@ -7,11 +7,9 @@ gets here. Routes:
 - ``/`` — an HTML page listing the tracked books: sync state, book age, health status
   (``obcore.quality.symbol_health``: ok / degraded / error and why) and links to their
   charts; it reloads itself every :data:`REFRESH_SECONDS`.
-- ``/charts/{SYMBOL}/profile.png`` — volume profile of the trades collected live (the
-  session's tape; tick = one price unit of the book, so no REST call is made);
-- ``/charts/{SYMBOL}/flow.png`` — order flow of the last :data:`FLOW_SECONDS` seconds;
-- ``/charts/{SYMBOL}/heatmap.png`` — depth heatmap of the last :data:`HEATMAP_MINUTES`
-  minutes from the snapshot store (needs ``--data-dir``).
+- ``/charts/{SYMBOL}/profile.png``, ``flow.png``, ``heatmap.png`` — the live charts of
+  :func:`obmcp.tools.charts.live_chart` (the same pictures as the MCP resources
+  ``obmcp://charts/{SYMBOL}/...``).
 
 A chart that cannot be drawn (untracked symbol, too little data, no store) is a 404 with
 the reason as plain text, never a blank picture.
@@ -19,7 +17,6 @@ the reason as plain text, never a blank picture.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import re
@@ -28,14 +25,13 @@ from typing import Any
 
 from obcore.errors import ObcoreError
 
+from obmcp.tools.charts import CHART_KINDS
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHART_KINDS", "FLOW_SECONDS", "HEATMAP_MINUTES", "REFRESH_SECONDS", "StatusApp", "handles"]
+__all__ = ["REFRESH_SECONDS", "StatusApp", "handles"]
 
 REFRESH_SECONDS = 5
-FLOW_SECONDS = 300
-HEATMAP_MINUTES = 30
-CHART_KINDS = ("profile", "flow", "heatmap")
 _CHART = re.compile(r"^/charts/([A-Z0-9]{1,20})/(profile|flow|heatmap)\.png$")
 
 
@@ -147,37 +143,7 @@ refreshed every {REFRESH_SECONDS} s. MCP endpoint: <code>/mcp</code>.</p>
 
     # ------------------------------------------------------------ the charts
     async def chart(self, symbol: str, kind: str) -> bytes:
-        """The PNG of one chart of a tracked symbol (see the module docstring)."""
-        from obcore.errors import InvalidInputError
+        """The PNG of one chart of a tracked symbol (:func:`obmcp.tools.charts.live_chart`)."""
+        from obmcp.tools.charts import live_chart
 
-        backend = self.context.backend
-        if kind == "heatmap":
-            from obmcp.tools.charts import depth_heatmap
-
-            _, png = await asyncio.to_thread(depth_heatmap, backend.store, symbol, HEATMAP_MINUTES)
-            return png
-        session = backend.streams.session(symbol) if backend.streams is not None else None
-        if session is None:
-            raise InvalidInputError(f"{symbol} is not tracked: no live book to chart")
-        if kind == "flow":
-            from obcore.analytics.flow import session_flow
-            from obcore.charts import flow_counters_from_session, order_flow_png
-
-            seconds = min(FLOW_SECONDS, session.counters.capacity)
-            flow = session_flow(session, seconds)
-            counters = flow_counters_from_session(session, flow)
-            return await asyncio.to_thread(order_flow_png, flow, counters, symbol)
-        from obcore.analytics.profile import volume_profile
-        from obcore.analytics.trades import trades_from_tape
-        from obcore.charts import volume_profile_png
-        from obcore.numbers import format_decimal
-
-        trades = trades_from_tape(session.trades, session.price_scale, session.qty_scale)
-        tick = format_decimal(1, session.price_scale)
-
-        def draw() -> bytes:
-            profile = volume_profile(trades, tick)
-            last = int(trades.price[-1]) * 10 ** (profile.price_scale - trades.price_scale)
-            return volume_profile_png(profile, symbol, last_price=last)
-
-        return await asyncio.to_thread(draw)
+        return await live_chart(self.context, symbol, kind)

@@ -129,3 +129,19 @@ async def test_depth_heatmap_from_the_store(store):
     _png(result.content[1])
     assert empty.is_error and "insufficient_historical_data" in empty.content[0].text
     assert bad.is_error and "minutes 1441" in bad.content[0].text
+
+
+async def test_live_charts_are_image_resources(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        await client.call_tool("binance_orderbook_l1", {"symbol": "ETHUSDT"})  # tracks it
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        flow = await client.read_resource("obmcp://charts/ETHUSDT/flow.png")
+        profile = await client.read_resource("obmcp://charts/ETHUSDT/profile.png")
+        with pytest.raises(Exception, match="not tracked"):
+            await client.read_resource("obmcp://charts/SOLUSDT/flow.png")
+    assert {f"obmcp://charts/{{symbol}}/{k}.png" for k in ("profile", "flow", "heatmap")} <= templates
+    for result in (flow, profile):
+        content = result.contents[0]
+        assert content.mime_type == "image/png"
+        data = base64.b64decode(content.blob)
+        assert png_size(data) == (800, 500)

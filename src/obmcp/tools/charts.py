@@ -5,6 +5,11 @@ imported when the first chart is asked for) in a worker thread, so the event loo
 serving while a PNG is encoded; the data they draw is taken on the loop first (a live
 session's counters change under it). ``chart=true`` on get_volume_profile and
 get_order_flow puts the PNG beside the structured answer (:func:`obmcp.catalog.attach_image`).
+
+:func:`live_chart` draws the current pictures of a tracked symbol; they are the status
+page's ``/charts/{SYMBOL}/{kind}.png`` and the MCP resources
+``obmcp://charts/{SYMBOL}/{kind}.png`` (:func:`register_chart_resources`), for clients
+that prefer resources to tool calls.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from obcore.errors import InsufficientDataError, InvalidInputError
 from obmcp.catalog import READ_ONLY_LOCAL, Arguments, ToolContext, ToolEntry, attach_image
 from obmcp.validation import JsonInteger, Symbol
 
-__all__ = ["CHART_TOOLS", "ENTRIES", "DepthHeatmapArguments", "DepthHeatmapResult", "attach_flow_chart", "attach_profile_chart",
-           "depth_heatmap"]
+__all__ = ["CHART_KINDS", "CHART_TOOLS", "ENTRIES", "DepthHeatmapArguments", "DepthHeatmapResult", "FLOW_SECONDS",
+           "HEATMAP_MINUTES", "attach_flow_chart", "attach_profile_chart", "depth_heatmap", "live_chart",
+           "register_chart_resources"]
 
 #: The ``chart`` argument of the analytics tools.
 ChartFlag = Annotated[bool, Field(strict=True, description="Also return the chart as an image/png content block.")]
@@ -144,3 +150,83 @@ ENTRIES: tuple[ToolEntry, ...] = (
 )
 
 CHART_TOOLS: tuple[str, ...] = tuple(entry.name for entry in ENTRIES)
+
+
+# --------------------------------------------------- live charts (page, resources)
+CHART_KINDS = ("profile", "flow", "heatmap")
+#: Window of the live order-flow chart, seconds.
+FLOW_SECONDS = 300
+#: Window of the live depth heatmap, minutes.
+HEATMAP_MINUTES = 30
+
+
+async def live_chart(context: ToolContext, symbol: str, kind: str) -> bytes:
+    """The current PNG of one chart of a tracked symbol.
+
+    ``profile``: volume profile of the trades collected live (the session's tape; tick =
+    one price unit of the book, so no REST call is made); ``flow``: order flow of the last
+    :data:`FLOW_SECONDS` s; ``heatmap``: depth heatmap of the last :data:`HEATMAP_MINUTES`
+    min from the snapshot store.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown kind, untracked symbol, or a heatmap without the store.
+    InsufficientDataError
+        Too little data to draw.
+    """
+    from obcore.validation import check_symbol
+
+    check_symbol(symbol)
+    backend = context.backend
+    if kind not in CHART_KINDS:
+        raise InvalidInputError(f"chart {kind!r}: expected one of {', '.join(CHART_KINDS)}")
+    if kind == "heatmap":
+        _, png = await asyncio.to_thread(depth_heatmap, backend.store, symbol, HEATMAP_MINUTES)
+        return png
+    session = backend.streams.session(symbol) if backend.streams is not None else None
+    if session is None:
+        raise InvalidInputError(f"{symbol} is not tracked: no live book to chart")
+    if kind == "flow":
+        from obcore.analytics.flow import session_flow
+        from obcore.charts import flow_counters_from_session, order_flow_png
+
+        flow = session_flow(session, min(FLOW_SECONDS, session.counters.capacity))
+        counters = flow_counters_from_session(session, flow)
+        return await asyncio.to_thread(order_flow_png, flow, counters, symbol)
+    from obcore.analytics.profile import volume_profile
+    from obcore.analytics.trades import trades_from_tape
+    from obcore.charts import volume_profile_png
+    from obcore.numbers import format_decimal
+
+    trades = trades_from_tape(session.trades, session.price_scale, session.qty_scale)
+    tick = format_decimal(1, session.price_scale)
+
+    def draw() -> bytes:
+        profile = volume_profile(trades, tick)
+        return volume_profile_png(profile, symbol, last_price=_last_price(session, profile.price_scale))
+
+    return await asyncio.to_thread(draw)
+
+
+def register_chart_resources(server: Any) -> None:
+    """Register ``obmcp://charts/{symbol}/{kind}.png`` (image/png) template resources on an
+    ``MCPServer`` whose ``tool_context`` is the catalog's (``obmcp.server.CatalogServer``)."""
+
+    def register(kind: str) -> None:
+        async def read(symbol: str) -> bytes:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            from obcore.errors import ObcoreError
+
+            try:
+                return await live_chart(server.tool_context, symbol, kind)
+            except ObcoreError as exc:  # the reason reaches the client (else the SDK hides it)
+                raise ResourceError(f"{exc.code}: {exc}") from None
+
+        server.resource(f"obmcp://charts/{{symbol}}/{kind}.png", name=f"{kind}_chart", mime_type="image/png",
+                        title=f"Live {kind} chart",
+                        description=f"PNG (800x500) of a tracked symbol's live {kind} chart.")(read)
+
+    for kind in CHART_KINDS:
+        register(kind)
