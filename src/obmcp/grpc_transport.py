@@ -191,8 +191,14 @@ class ProviderService(pb_grpc.ProviderServicer):
     async def ListCapabilities(self, request: pb.ListCapabilitiesRequest, context: aio.ServicerContext) -> pb.ListCapabilitiesResponse:
         """Tools (with schemas and annotations), resources and prompts."""
         resources: list[pb.Resource] = []
+        templates: list[pb.ResourceTemplate] = []
         prompts: list[pb.Prompt] = []
         if self._mcp is not None:
+            for item in await self._mcp.list_resource_templates():
+                templates.append(pb.ResourceTemplate(
+                    uri_template=item.uri_template, name=item.name, title=item.title or "",
+                    description=item.description or "", mime_type=item.mime_type or "",
+                ))  # fmt: skip
             for item in await self._mcp.list_resources():
                 resources.append(pb.Resource(
                     uri=str(item.uri), name=item.name, title=item.title or "", description=item.description or "",
@@ -206,7 +212,9 @@ class ProviderService(pb_grpc.ProviderServicer):
                 prompts.append(pb.Prompt(
                     name=item.name, title=item.title or "", description=item.description or "", arguments=arguments,
                 ))  # fmt: skip
-        return pb.ListCapabilitiesResponse(**self._identity, tools=self._tools, resources=resources, prompts=prompts)
+        return pb.ListCapabilitiesResponse(
+            **self._identity, tools=self._tools, resources=resources, prompts=prompts, resource_templates=templates
+        )
 
     async def Invoke(self, request: pb.InvokeRequest, context: aio.ServicerContext) -> pb.InvokeResponse:
         """Run one tool through :func:`obmcp.catalog.invoke`; errors as statuses (or results)."""
@@ -232,7 +240,8 @@ class ProviderService(pb_grpc.ProviderServicer):
             code = error_code(outcome.text)
             await self._fail(context, request, code, outcome.text)
             return pb.InvokeResponse(text=outcome.text, is_error=True, error_code=code)
-        return pb.InvokeResponse(structured_json=outcome.result.model_dump_json(), text=outcome.text)
+        images = [pb.Image(mime_type="image/png", data=png) for png in getattr(outcome, "images", ())]
+        return pb.InvokeResponse(structured_json=outcome.result.model_dump_json(), text=outcome.text, images=images)
 
     async def _fail(self, context: aio.ServicerContext, request: pb.InvokeRequest, code: str, message: str) -> None:
         """Abort with the code's status, unless the caller asked for errors as results."""

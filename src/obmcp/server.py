@@ -164,15 +164,10 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
-<<<<<<< HEAD
-    return CatalogServer(
-        select(CATALOG, settings.disabled_groups),
-=======
     from obmcp.tools.charts import register_chart_resources
 
     server = CatalogServer(
-        CATALOG,
->>>>>>> main
+        select(CATALOG, settings.disabled_groups),
         ToolContext(backend),
         settings.tool_name,
         name=SERVER_NAME,

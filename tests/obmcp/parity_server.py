@@ -2,7 +2,7 @@
 
 ``python -m tests.obmcp.parity_server PORTS_FILE`` opens the product backend with the
 in-process emulator (``--source emulator``: the bundled ETHUSDT recording), brings the
-ETHUSDT book LIVE and waits (the replay at 10x) until every tool answers without error
+ETHUSDT book LIVE (1-s snapshots stored in a data dir beside PORTS_FILE) and waits (the replay at 10x) until every tool answers without error
 with the generated arguments (the volume profile needs 1000 trades), then freezes the state every transport will read: the emulator is
 paused (no new diffs or trades), the stream manager's staleness timer is pushed out and
 the server clock (``book_service._now_ms``) is held, so a live-book answer read twice is
@@ -34,7 +34,9 @@ async def main(ports_file: Path) -> None:
     from obmcp.stdio import serve_stdio
     from obmcp.tools import CATALOG
 
-    stdio_settings = settings_from_env({}, mode="stdio", source="emulator")
+    # A data dir: the 1-s snapshot store (the depth heatmap reads it).
+    data_dir = ports_file.parent / "data"
+    stdio_settings = settings_from_env({}, mode="stdio", source="emulator", data_dir=data_dir)
     http_settings = settings_from_env({}, mode="http", port=0, source="emulator")
     grpc_settings = settings_from_env({}, mode="grpc", port=0, source="emulator")
     from tests.obmcp.test_parity import sample_arguments
@@ -49,8 +51,10 @@ async def main(ports_file: Path) -> None:
         with anyio.fail_after(60):
             while True:
                 outcomes = [await invoke(entry, mcp.tool_context, arguments) for entry, arguments in entries]
-                if not any(outcome.is_error for outcome in outcomes):
+                failing = [(entry.name, o.text[:120]) for (entry, _), o in zip(entries, outcomes) if o.is_error]
+                if not failing:
                     break
+                print("parity_server: waiting for", failing, file=sys.stderr, flush=True)
                 await anyio.sleep(0.5)
         backend.extras["emulator"].pause()
         streams.stale_after_ms = 10**12

@@ -15,6 +15,7 @@ error code maps to).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -115,8 +116,8 @@ class Transports:
     def __init__(self, stdio: Client, http: Client, grpc_stub: Any) -> None:
         self.stdio, self.http, self.grpc = stdio, http, grpc_stub
 
-    async def call_mcp(self, client: Client, name: str, arguments: dict[str, Any]) -> tuple[str, Any, str]:
-        """("ok", structured, text) | ("error", None, text) | ("protocol", code, message)."""
+    async def call_mcp(self, client: Client, name: str, arguments: dict[str, Any]) -> tuple[Any, ...]:
+        """("ok", structured, text, images) | ("error", None, text) | ("protocol", code, message)."""
         try:
             result = await client.call_tool(name, arguments)
         except MCPError as exc:
@@ -124,7 +125,8 @@ class Transports:
         text = result.content[0].text
         if result.is_error:
             return "error", None, text
-        return "ok", result.structured_content, text
+        images = [(c.mime_type, base64.b64decode(c.data)) for c in result.content if c.type == "image"]
+        return "ok", result.structured_content, text, images
 
     async def call_grpc(self, name: str, arguments: dict[str, Any]) -> tuple[str, Any, str, Any]:
         request = pb.InvokeRequest(tool=name, arguments_json=json.dumps(arguments))
@@ -133,7 +135,7 @@ class Transports:
         except grpc.aio.AioRpcError as exc:
             return "status", exc.code(), exc.details(), dict(exc.trailing_metadata() or ())
         assert not response.is_error
-        return "ok", json.loads(response.structured_json), response.text, None
+        return "ok", json.loads(response.structured_json), response.text, [(i.mime_type, i.data) for i in response.images]
 
 
 @pytest.fixture
@@ -185,6 +187,10 @@ async def test_every_tool_resource_and_prompt_answers_the_same(transports: Trans
             tool.name, differences(structured[0], structured[1]), differences(structured[0], structured[2]))
         texts = [normalise_text(a[2]) for a in answers]
         assert texts[0] == texts[1] == texts[2], tool.name
+        images = [a[3] for a in answers]
+        assert [len(i) for i in images] == [len(images[0])] * 3, tool.name
+        for picture in zip(*images):  # PNGs on every transport (drawn "now": the axes move, bytes differ)
+            assert all(mime == "image/png" and data.startswith(b"\x89PNG\r\n\x1a\n") for mime, data in picture)
         called += 1
 
         # ------------------------------------------------------------ same refusals
@@ -216,6 +222,19 @@ async def test_every_tool_resource_and_prompt_answers_the_same(transports: Trans
     prompts = [(await c.list_prompts()).prompts for c in (transports.stdio, transports.http)]
     assert [r.uri for r in resources[0]] == [r.uri for r in resources[1]] == [r.uri for r in caps.resources]
     assert [p.name for p in prompts[0]] == [p.name for p in prompts[1]] == [p.name for p in caps.prompts]
+    templates = [(await c.list_resource_templates()).resource_templates for c in (transports.stdio, transports.http)]
+    assert [t.uri_template for t in templates[0]] == [t.uri_template for t in templates[1]] == [
+        t.uri_template for t in caps.resource_templates]
+    symbol_uris = [t.uri_template.replace("{symbol}", "ETHUSDT") for t in templates[0]]
+    for uri in [u for u in symbol_uris if "{" not in u]:  # templates whose only parameter is a symbol
+        contents = [[c.model_dump() for c in (await cl.read_resource(uri)).contents]
+                    for cl in (transports.stdio, transports.http)]  # fmt: skip
+        answer = await transports.grpc.ReadResource(pb.ReadResourceRequest(uri=uri), timeout=30)
+        # Live charts drawn at read time: the same kind of content everywhere, not the same bytes.
+        kinds = [[(c.get("mimeType") or c.get("mime_type"), "blob" in c and c["blob"] is not None) for c in cs]
+                 for cs in contents]  # fmt: skip
+        assert kinds[0] == kinds[1], uri
+        assert [(c.mime_type, c.HasField("blob")) for c in answer.contents] == kinds[0], uri
     for resource in resources[0]:
         mcp_contents = [[c.model_dump() for c in (await cl.read_resource(resource.uri)).contents]
                         for cl in (transports.stdio, transports.http)]  # fmt: skip

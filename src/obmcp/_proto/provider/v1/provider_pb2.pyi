@@ -11,20 +11,22 @@ class ListCapabilitiesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListCapabilitiesResponse(_message.Message):
-    __slots__ = ("server_name", "server_version", "instructions", "tools", "resources", "prompts")
+    __slots__ = ("server_name", "server_version", "instructions", "tools", "resources", "prompts", "resource_templates")
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     PROMPTS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
     server_name: str
     server_version: str
     instructions: str
     tools: _containers.RepeatedCompositeFieldContainer[Tool]
     resources: _containers.RepeatedCompositeFieldContainer[Resource]
     prompts: _containers.RepeatedCompositeFieldContainer[Prompt]
-    def __init__(self, server_name: _Optional[str] = ..., server_version: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., prompts: _Optional[_Iterable[_Union[Prompt, _Mapping]]] = ...) -> None: ...
+    resource_templates: _containers.RepeatedCompositeFieldContainer[ResourceTemplate]
+    def __init__(self, server_name: _Optional[str] = ..., server_version: _Optional[str] = ..., instructions: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., resources: _Optional[_Iterable[_Union[Resource, _Mapping]]] = ..., prompts: _Optional[_Iterable[_Union[Prompt, _Mapping]]] = ..., resource_templates: _Optional[_Iterable[_Union[ResourceTemplate, _Mapping]]] = ...) -> None: ...
 
 class Tool(_message.Message):
     __slots__ = ("name", "title", "description", "input_schema_json", "output_schema_json", "annotations", "group")
@@ -70,6 +72,20 @@ class Resource(_message.Message):
     mime_type: str
     def __init__(self, uri: _Optional[str] = ..., name: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., mime_type: _Optional[str] = ...) -> None: ...
 
+class ResourceTemplate(_message.Message):
+    __slots__ = ("uri_template", "name", "title", "description", "mime_type")
+    URI_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    uri_template: str
+    name: str
+    title: str
+    description: str
+    mime_type: str
+    def __init__(self, uri_template: _Optional[str] = ..., name: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., mime_type: _Optional[str] = ...) -> None: ...
+
 class Prompt(_message.Message):
     __slots__ = ("name", "title", "description", "arguments")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -103,16 +119,26 @@ class InvokeRequest(_message.Message):
     def __init__(self, tool: _Optional[str] = ..., arguments_json: _Optional[str] = ..., errors_as_results: _Optional[bool] = ...) -> None: ...
 
 class InvokeResponse(_message.Message):
-    __slots__ = ("structured_json", "text", "is_error", "error_code")
+    __slots__ = ("structured_json", "text", "is_error", "error_code", "images")
     STRUCTURED_JSON_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     IS_ERROR_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
     structured_json: str
     text: str
     is_error: bool
     error_code: str
-    def __init__(self, structured_json: _Optional[str] = ..., text: _Optional[str] = ..., is_error: _Optional[bool] = ..., error_code: _Optional[str] = ...) -> None: ...
+    images: _containers.RepeatedCompositeFieldContainer[Image]
+    def __init__(self, structured_json: _Optional[str] = ..., text: _Optional[str] = ..., is_error: _Optional[bool] = ..., error_code: _Optional[str] = ..., images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ...) -> None: ...
+
+class Image(_message.Message):
+    __slots__ = ("mime_type", "data")
+    MIME_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    mime_type: str
+    data: bytes
+    def __init__(self, mime_type: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class ReadResourceRequest(_message.Message):
     __slots__ = ("uri",)
