@@ -8,7 +8,8 @@ with the same JSON Schemas and annotations; ``Invoke`` runs one through
 (one ``orderbook_l1`` cache per server), so a tool added to the catalog later is served
 here with no change. Resources and prompts are whatever the MCP server registers, read
 through its public ``list_resources`` / ``read_resource`` / ``list_prompts`` /
-``get_prompt`` (none today: empty lists; an unknown URI or name is ``NOT_FOUND``).
+``get_prompt`` (today the live-chart resource templates and no prompts; an unknown URI or
+name is ``NOT_FOUND``).
 
 The wire contract is ``proto/provider/v1/provider.proto`` (docs/GRPC.md). A tool error
 is a non-OK status whose details are the MCP error text (``<code>: <message>``), with
