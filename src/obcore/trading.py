@@ -412,7 +412,13 @@ class Trader:
         if types is not None and kind not in types:
             raise OrderRefusedError(f"{symbol} does not take {kind} orders (it takes {', '.join(types)})")
         filters = SymbolFilters.from_symbol_info(entry)
-        avg = Decimal(str((await self.client.avg_price(symbol))["price"]))
+        book = await self.client.depth(symbol, 100)
+        bids, asks = book.get("bids", []), book.get("asks", [])
+        best_bid = Decimal(str(bids[0][0])) if bids else None
+        best_ask = Decimal(str(asks[0][0])) if asks else None
+        avg: Decimal | None = Decimal(str((await self.client.avg_price(symbol))["price"]))
+        if not avg:  # no trade yet: Binance's reference falls back to the book
+            avg = (best_bid + best_ask) / 2 if best_bid and best_ask else None
         open_orders = await self.client.open_orders(symbol)
         passed = check_order(
             filters, side=side, order_type=kind, quantity=_dec(params.get("quantity")),
@@ -420,10 +426,6 @@ class Trader:
             stop_price=_dec(params.get("stopPrice")), average_price=avg, open_orders=len(open_orders),
             open_algo_orders=sum(1 for o in open_orders if o.get("type") in _ALGO),
         )
-        book = await self.client.depth(symbol, 100)
-        bids, asks = book.get("bids", []), book.get("asks", [])
-        best_bid = Decimal(str(bids[0][0])) if bids else None
-        best_ask = Decimal(str(asks[0][0])) if asks else None
         far = asks if side == "BUY" else bids
         immediate: Sweep | None = None
         if kind in ("MARKET", "LIMIT"):

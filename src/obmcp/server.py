@@ -24,7 +24,7 @@ from mcp_types import Tool as MCPTool
 from obmcp.backend import Backend
 from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, reporting_progress
 from obmcp.config import ServerSettings
-from obmcp.tools import CATALOG
+from obmcp.tools import catalog_for
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "CatalogServer", "build_server", "call_result", "mcp_tool"]
 
@@ -160,7 +160,7 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     from obmcp import __version__
 
     return CatalogServer(
-        CATALOG,
+        catalog_for(settings.enable_trading),  # trading tools are not even listed unless enabled
         ToolContext(backend),
         settings.tool_name,
         name=SERVER_NAME,

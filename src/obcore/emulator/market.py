@@ -62,6 +62,14 @@ class SymbolRules:
     max_price: Decimal = Decimal("1000000")
     min_notional: Decimal = Decimal("5")
     max_notional: Decimal = Decimal("9000000")
+    market_max_qty: Decimal = Decimal("9000000")
+    # PERCENT_PRICE_BY_SIDE around the 5-min average price, and MAX_NUM_ORDERS / MAX_NUM_ALGO_ORDERS.
+    bid_multiplier_up: Decimal = Decimal("5")
+    bid_multiplier_down: Decimal = Decimal("0.2")
+    ask_multiplier_up: Decimal = Decimal("5")
+    ask_multiplier_down: Decimal = Decimal("0.2")
+    max_num_orders: int = 200
+    max_num_algo_orders: int = 5
 
     def __post_init__(self) -> None:
         if self.min_qty == 0:

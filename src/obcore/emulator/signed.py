@@ -58,6 +58,23 @@ def validate_filters(market: Market, price: Decimal | None, qty: Decimal | None,
             raise ApiError(400, -1013, "Filter failure: NOTIONAL")
 
 
+def _validate_more_filters(market: Market, exchange: Any, side: str, kind: str, price: Decimal | None,
+                           qty: Decimal | None) -> None:
+    """MARKET_LOT_SIZE, PERCENT_PRICE_BY_SIDE (around the reference price) and MAX_NUM_ORDERS, as Binance."""
+    rules = market.rules
+    if kind == "MARKET" and qty is not None and rules.market_max_qty and qty > rules.market_max_qty:
+        raise ApiError(400, -1013, "Filter failure: MARKET_LOT_SIZE")
+    if kind != "MARKET" and price is not None:
+        reference = exchange.reference_price(market)
+        if reference:
+            up, down = ((rules.bid_multiplier_up, rules.bid_multiplier_down) if side == "BUY"
+                        else (rules.ask_multiplier_up, rules.ask_multiplier_down))
+            if price > reference * up or price < reference * down:
+                raise ApiError(400, -1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
+    if len(exchange.open_by_symbol.get(market.symbol, [])) >= rules.max_num_orders:
+        raise ApiError(400, -1013, "Filter failure: MAX_NUM_ORDERS")
+
+
 def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
     """Validate a new-order request; return the normalized fields (no side effects)."""
     market = _market(emulator, params)
@@ -117,6 +134,7 @@ def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
             raise ApiError(400, -1013, "Filter failure: NOTIONAL")
     else:
         validate_filters(market, price, qty, price, False)
+    _validate_more_filters(market, exchange, side, kind, price, qty)
     if client_id is not None and client_id in exchange.open_client_ids(market.symbol):
         raise ApiError(400, -2010, "Duplicate order sent.")
     # Funds.
