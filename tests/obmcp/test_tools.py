@@ -10,6 +10,7 @@ from obmcp.backend import Backend
 from obmcp.config import ServerSettings
 from obcore.validation import SYMBOL_PATTERN
 from obmcp.server import build_server
+from obmcp.tools.account import ACCOUNT_TOOLS
 from obmcp.tools.analytics import ANALYTICS_TOOLS
 from obmcp.tools.book import BOOK_TOOLS
 from obmcp.tools.market import MARKET_TOOLS
@@ -29,10 +30,11 @@ async def _client(backend, **settings):
     return Client(build_server(ServerSettings(**settings), backend), mode="legacy")
 
 
-async def test_exactly_the_eleven_tools_with_schemas(backend):
+async def test_exactly_the_thirteen_read_only_tools_with_schemas(backend):
+    # Trading is off by default: the five trading tools are not listed (tests/obmcp/test_trading_tools.py).
     async with await _client(backend) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert sorted(tools) == sorted(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS)
+    assert sorted(tools) == sorted(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS + ACCOUNT_TOOLS)
     for tool in tools.values():
         assert tool.output_schema and tool.output_schema["type"] == "object"
         assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
