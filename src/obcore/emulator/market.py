@@ -169,6 +169,8 @@ class Market:
         # they touched to ``changing`` so the one event carries them: the stream and
         # /depth never show a state the matcher has not settled yet.
         self.after_depth: list[Callable[[Market], None]] = []
+        # Observers of each trade (price), e.g. the stop-order trigger; run after it is published.
+        self.after_trade: list[Callable[[Market, Decimal], None]] = []
         self.changing: tuple[set[Decimal], set[Decimal]] | None = None
         # Prices whose base quantity the current change wrote (bids, asks).
         self.base_written: tuple[set[Decimal], set[Decimal]] = (set(), set())
@@ -381,6 +383,8 @@ class Market:
         if emit_agg:
             self.add_agg_trade(trade.price_text, trade.qty_text, trade_id, trade_id, trade_time, is_buyer_maker,
                                agg_id=trade_id)
+        for observer in self.after_trade:
+            observer(self, price)
         return trade
 
     def add_agg_trade(self, price_text: str, qty_text: str, first_id: int, last_id: int,

@@ -85,7 +85,7 @@ def _symbol_info(market: Market) -> dict[str, Any]:
         "symbol": rules.symbol, "status": "TRADING", "baseAsset": rules.base_asset, "baseAssetPrecision": 8,
         "quoteAsset": rules.quote_asset, "quotePrecision": 8, "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
         "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False, "cancelReplaceAllowed": False,
         "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
