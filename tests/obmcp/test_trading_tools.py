@@ -249,3 +249,17 @@ async def test_outcome_unknown_is_resolved_by_query_never_resent(tmp_path, caplo
         for path in tmp_path.rglob("*"):
             if path.is_file():
                 assert marker.encode() not in path.read_bytes(), path
+
+
+async def test_a_stop_loss_limit_waits_then_triggers_on_the_trade_stream(tmp_path):
+    async with _server(tmp_path, balances={"USDT": "1000", "ETH": "1"}) as (mcp, emu, rails):
+        stop = {"symbol": "ETHUSDT", "side": "SELL", "type": "STOP_LOSS_LIMIT", "quantity": "0.0100",
+                "price": "2400.00", "stop_price": "2450.00"}
+        preview = await call(mcp, "place_order", stop)
+        assert preview.structured_content["preview"]["cap_notional"] == "24.99"  # at the bid, above both prices
+        sent = await _confirmed(mcp, stop)
+        assert sent.structured_content["order"]["status"] == "NEW", sent.content[0].text
+        order_id = sent.structured_content["order"]["order_id"]
+        emu.markets["ETHUSDT"].add_trade(D("2440.00"), D("0.1"), True)
+        got = await call(mcp, "get_order", {"symbol": "ETHUSDT", "order_id": order_id})
+        assert got.structured_content["status"] == "FILLED" and got.structured_content["stop_price"].startswith("2450")
