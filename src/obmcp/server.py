@@ -159,12 +159,19 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
-    return CatalogServer(
+    from obmcp.prompts import register_prompts
+    from obmcp.resources import register_resources
+
+    context = ToolContext(backend)
+    server = CatalogServer(
         catalog_for(settings.enable_trading),  # trading tools are not even listed unless enabled
-        ToolContext(backend),
+        context,
         settings.tool_name,
         name=SERVER_NAME,
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
     )
+    register_resources(server, context)  # obmcp.resources: market data, balances, trades, open orders
+    register_prompts(server, settings.tool_name)  # obmcp.prompts: trading analysis, portfolio risk
+    return server

@@ -126,7 +126,12 @@ async def test_stale_book_says_so_in_the_text(backend, eth_session, monkeypatch)
     assert "WARNING" in result.content[0].text and "stale" in result.content[0].text
 
 
-async def test_resources_and_prompts_lists_are_empty(backend):
+async def test_resources_and_prompts_are_listed(backend):
+    # Declared in obmcp.resources / obmcp.prompts (read end to end in test_trading_tools.py).
     async with await _client(backend) as client:
-        assert (await client.list_resources()).resources == []
-        assert (await client.list_prompts()).prompts == []
+        static = {str(r.uri) for r in (await client.list_resources()).resources}
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+    assert static == {"binance://account/balances", "binance://account/open-orders"}
+    assert templates == {"binance://market/{symbol}", "binance://account/trades/{symbol}"}
+    assert prompts == {"trading_analysis", "portfolio_risk"}

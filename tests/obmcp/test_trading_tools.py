@@ -263,3 +263,27 @@ async def test_a_stop_loss_limit_waits_then_triggers_on_the_trade_stream(tmp_pat
         emu.markets["ETHUSDT"].add_trade(D("2440.00"), D("0.1"), True)
         got = await call(mcp, "get_order", {"symbol": "ETHUSDT", "order_id": order_id})
         assert got.structured_content["status"] == "FILLED" and got.structured_content["stop_price"].startswith("2450")
+
+
+async def test_resources_read_market_balances_trades_open_orders_and_prompts_name_their_tools(tmp_path):
+    async with _server(tmp_path) as (mcp, emu, rails):
+        await _confirmed(mcp, LIMIT)
+        await _confirmed(mcp, {**LIMIT, "price": "2400.00"})
+
+        async def read(uri):
+            result = await mcp.read_resource(uri)
+            return json.loads(result.contents[0].text)
+
+        market = await read("binance://market/ETHUSDT")
+        assert market["symbol"] == "ETHUSDT" and market["top5"]["asks"][0][0].startswith("2501")  # our buy took 2500
+        balances = {b["asset"]: b for b in (await read("binance://account/balances"))["balances"]}
+        assert D(balances["ETH"]["free"]) == D("0.00999") and D(balances["USDT"]["locked"]) == D(24)
+        trades = await read("binance://account/trades/ETHUSDT")
+        assert len(trades["trades"]) == 1
+        orders = await read("binance://account/open-orders")
+        assert [o["price"] for o in orders["orders"]] == ["2400.00000000"]
+        prompt = await mcp.get_prompt("trading_analysis", {"symbol": "ETHUSDT"})
+        text = prompt.messages[0].content.text
+        assert "ETHUSDT" in text and "binance_get_order_flow" in text and "binance_orderbook_liquidity" in text
+        risk = (await mcp.get_prompt("portfolio_risk", {})).messages[0].content.text
+        assert "binance_get_account" in risk and "binance_get_open_orders" in risk
