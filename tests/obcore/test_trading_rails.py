@@ -92,3 +92,87 @@ def test_limits_are_checked():
         TradingLimits(max_order_notional=D(0))
     assert TradingLimits(symbols=("*",)).allows("ANYUSDT")
     assert not TradingLimits().allows("DOGEUSDT")
+
+
+class _FakeClient:
+    """Answers the Trader's reads; order calls as scripted. Records every call."""
+
+    network = "testnet"
+
+    def __init__(self, submit_error=None, lookup_error=None):
+        self.calls: list[str] = []
+        self.submit_error, self.lookup_error = submit_error, lookup_error
+
+    async def exchange_info(self, symbol):
+        self.calls.append("exchange_info")
+        return {"symbols": [{"symbol": symbol, "status": "TRADING", "quoteAsset": "USDT", "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "0", "tickSize": "0.01"},
+            {"filterType": "LOT_SIZE", "minQty": "0.0001", "maxQty": "0", "stepSize": "0.0001"}]}]}
+
+    async def avg_price(self, symbol):
+        return {"price": "100"}
+
+    async def open_orders(self, symbol=None):
+        return []
+
+    async def depth(self, symbol, limit):
+        return {"bids": BIDS, "asks": ASKS}
+
+    async def submit_test_order(self, request, compute_commission_rates=False):
+        self.calls.append("order/test")
+        return {"standardCommissionForOrder": {"maker": "0.001", "taker": "0.001"}}
+
+    async def submit_order(self, request):
+        self.calls.append("order")
+        if self.submit_error:
+            raise self.submit_error
+        return {"symbol": "ETHUSDT", "orderId": 1, "clientOrderId": request.new_client_order_id, "status": "FILLED"}
+
+    async def get_order(self, symbol, orig_client_order_id=None, order_id=None):
+        self.calls.append("get_order")
+        raise self.lookup_error
+
+    async def cancel_order(self, symbol, **ref):
+        self.calls.append("cancel")
+        return {}
+
+
+def _run(coro):
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def test_a_still_unknown_outcome_is_queried_and_never_resent(tmp_path):
+    from obcore.errors import OrderOutcomeUnknownError, OrderRejectedError
+    from obcore.trading import Trader
+
+    client = _FakeClient(OrderOutcomeUnknownError(-1007, "Timeout", 503), OrderRejectedError(-2013, "Order does not exist."))
+    rails = Trader(client, audit=AuditLog(tmp_path / "a.jsonl"), resolve_attempts=3, resolve_delay_s=0)
+    order = OrderRequest("ETHUSDT", "BUY", "LIMIT", time_in_force="GTC", quantity="0.1", price="100")
+    preview = _run(rails.preview(order))
+    placed = _run(rails.place(order, preview.confirmation_id))
+    assert placed.status == "outcome_unknown" and placed.client_order_id == preview.params["newClientOrderId"]
+    assert client.calls.count("order") == 1 and client.calls.count("get_order") == 3
+    assert rails.daily_used() == D(10)  # an unknown outcome still counts against the daily cap
+    events = [json.loads(line)["event"] for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert events[-2:] == ["order_outcome_unknown", "order_still_unknown"]
+
+
+def test_mainnet_orders_and_cancels_need_the_opt_in_and_send_nothing():
+    from obcore.errors import TradingDisabledError
+    from obcore.trading import Trader
+
+    client = _FakeClient()
+    rails = Trader(client, network="mainnet")
+    order = OrderRequest("ETHUSDT", "BUY", "LIMIT", time_in_force="GTC", quantity="0.1", price="100")
+    with pytest.raises(TradingDisabledError, match="allow-mainnet-trading"):
+        _run(rails.preview(order))
+    with pytest.raises(TradingDisabledError):
+        _run(rails.place(order, "c-whatever"))
+    with pytest.raises(TradingDisabledError, match="cancels"):
+        _run(rails.cancel("ETHUSDT", order_id=1))
+    assert client.calls == []
+    opted = Trader(client, network="mainnet", allow_mainnet=True)
+    preview = _run(opted.preview(order))
+    assert _run(opted.place(order, preview.confirmation_id)).status == "sent"
