@@ -254,3 +254,35 @@ async def test_a_waiting_stop_can_be_cancelled_and_unlocks_its_funds():
             assert _balances((await _call(c, "GET", "/api/v3/account")).json())["USDT"] == (D(10000), D(0))
     finally:
         await emu.stop()
+
+
+async def test_emulator_enforces_market_lot_size_percent_price_by_side_and_max_num_orders():
+    emu = Emulator(api_key=KEY, api_secret=SECRET, balances={"USDT": "100000", "SIM": "100"})
+    rules = SymbolRules("SIMUSDT", "SIM", "USDT", D("0.01"), D("0.001"), market_max_qty=D("2"), max_num_orders=1)
+    market = emu.new_market(rules)
+    market.load_book(1, [(D("98.00"), D("5"))], [(D("100.00"), D("10"))])
+    await emu.start()
+    try:
+        async with httpx.AsyncClient(base_url=emu.rest_url) as c:
+            info = (await c.get("/api/v3/exchangeInfo", params={"symbol": "SIMUSDT"})).json()["symbols"][0]
+            filters = {f["filterType"]: f for f in info["filters"]}
+            assert filters["MARKET_LOT_SIZE"]["maxQty"] == "2.00000000"
+            assert filters["MAX_NUM_ORDERS"]["maxNumOrders"] == 1 and filters["PERCENT_PRICE_BY_SIDE"]["bidMultiplierUp"] == "5"
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="MARKET", quantity="3")
+            assert r.json() == {"code": -1013, "msg": "Filter failure: MARKET_LOT_SIZE"}
+            # Reference is the mid (99): a buy above 5x or below 0.2x of it is refused.
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="0.1", price="495.01")
+            assert r.json() == {"code": -1013, "msg": "Filter failure: PERCENT_PRICE_BY_SIDE"}
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="1", price="19.79")
+            assert r.json()["msg"] == "Filter failure: PERCENT_PRICE_BY_SIDE"
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="1", price="19.80")
+            assert r.json()["status"] == "NEW"
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="1", price="20.00")
+            assert r.json() == {"code": -1013, "msg": "Filter failure: MAX_NUM_ORDERS"}
+            assert len(emu.exchange.orders) == 1
+    finally:
+        await emu.stop()
