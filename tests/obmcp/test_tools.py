@@ -134,5 +134,6 @@ async def test_resources_and_prompts_are_listed(backend):
         templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
         prompts = {p.name for p in (await client.list_prompts()).prompts}
     assert static == {"binance://account/balances", "binance://account/open-orders"}
-    assert templates == {"binance://market/{symbol}", "binance://account/trades/{symbol}"}
+    charts = {f"obmcp://charts/{{symbol}}/{kind}.png" for kind in ("profile", "flow", "heatmap")}  # obmcp.tools.charts
+    assert templates == {"binance://market/{symbol}", "binance://account/trades/{symbol}"} | charts
     assert prompts == {"trading_analysis", "portfolio_risk"}
