@@ -142,3 +142,18 @@ async def test_open_backend_warms_the_analytics_kernels(monkeypatch):
     monkeypatch.setattr(backend_module, "_warm_up_kernels", recorded)
     async with backend_module.open_backend(ServerSettings(mode="http", source="emulator")) as backend:
         assert started == [True] and backend.client is not None
+
+
+async def test_detect_market_anomalies_through_mcp(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        result = await client.call_tool("binance_detect_market_anomalies", {"symbol": "ETHUSDT", "window_secs": 60})
+        bad = await client.call_tool("binance_detect_market_anomalies", {"symbol": "ETHUSDT", "window_secs": 301})
+        stored = await client.call_tool("binance_detect_market_anomalies",
+                                        {"symbol": "ETHUSDT", "as_of": "2024-08-09T00:05:00Z"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["anomaly_count"] == 0 and answer["data_quality"]["source"] == "live"
+    assert answer["baselines"]["quote_stuffing"]["status"].startswith("baseline not yet known")
+    assert "0 anomalies" in result.content[0].text
+    assert bad.is_error and "window_secs" in bad.content[0].text
+    assert stored.is_error and "as_of needs the snapshot store" in stored.content[0].text

@@ -260,7 +260,7 @@ def _iceberg(refills: np.ndarray, end_s: int, window: int, baseline_start_s: int
     # The baseline: window-long slices before the window, one starting every ``step``
     # seconds, as far back as refills are complete.
     step = max(1, window // ICEBERG_SLICE_DIVISOR)
-    span = (end_s - window + 1) - baseline_start_s
+    span = int((end_s - window + 1) - baseline_start_s)
     buckets = max(0, span // step)
     slices = max(0, buckets - window // step + 1)
     info: dict[str, Any] = {"baseline_seconds": buckets * step, "min_baseline_seconds": min_baseline,

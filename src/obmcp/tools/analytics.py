@@ -1,4 +1,5 @@
-"""Catalog entries of the analytics tools: get_order_flow, get_volume_profile.
+"""Catalog entries of the analytics tools: get_order_flow, get_volume_profile,
+detect_market_anomalies.
 
 Room: obmcp's tool layer. Thin wrappers over :mod:`obcore.analytics.service`
 (``order_flow_answer`` / ``volume_profile_answer``): the input models carry SPEC.md's
@@ -14,13 +15,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from obcore.analytics.anomalies import anomalies_answer
 from obcore.analytics.service import order_flow_answer, volume_profile_answer
 from obcore.session import BookSession
 
 from obmcp.catalog import READ_ONLY_LOCAL, READ_ONLY_REMOTE, Arguments, ToolContext, ToolEntry, current_progress
 from obmcp.validation import JsonInteger, Symbol
 
-__all__ = ["ANALYTICS_TOOLS", "ENTRIES", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
+__all__ = ["ANALYTICS_TOOLS", "AnomaliesArguments", "AnomaliesResult", "ENTRIES", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
            "VolumeProfileResult"]
 
 AsOf = Annotated[
@@ -235,6 +237,61 @@ def _volume_profile_text(args: VolumeProfileArguments, r: VolumeProfileResult) -
     )
 
 
+# ------------------------------------------------------- detect_market_anomalies
+class AnomaliesArguments(Arguments):
+    symbol: Symbol
+    window_secs: Annotated[int, Field(ge=10, le=300), JsonInteger,
+                           Field(description="Window length in seconds (10-300).")] = 60
+    as_of: AsOf = None
+
+
+class AnomalyModel(BaseModel):
+    id: str = Field(description="uuid4")
+    type: str = Field(description="QuoteStuffing, Iceberg or FlashCrashRisk")
+    severity: str
+    confidence: float = Field(description="0-1: the observation's place in the symbol's measured baseline (>= 0.95)")
+    timestamp_ms: int
+    affected_price_levels: list[str]
+    description: str
+    recommended_action: str
+    baseline: dict[str, Any] = Field(description="the measured baseline this anomaly was judged against")
+
+
+class AnomaliesResult(BaseModel):
+    symbol: str
+    window_seconds: int
+    window_end_s: int
+    anomaly_count: int
+    anomalies: list[AnomalyModel]
+    baselines: dict[str, dict[str, Any]] = Field(
+        description="per detector: status ('known' or why not yet known), the measured baseline and the rule")
+    min_confidence: float
+    resolution: str
+    data_quality: AnalyticsQuality
+
+
+async def _anomalies(context: ToolContext, args: AnomaliesArguments) -> AnomaliesResult:
+    backend = context.backend
+    session = None
+    if args.as_of is None and backend.streams is not None:
+        session = await backend.streams.track(args.symbol)
+    report = anomalies_answer(args.symbol, session=session, store=backend.store, window_secs=args.window_secs,
+                              as_of=args.as_of)
+    return AnomaliesResult(**report.to_dict())
+
+
+def _anomalies_text(args: AnomaliesArguments, r: AnomaliesResult) -> str:
+    unknown = [name for name, b in r.baselines.items() if b.get("status") != "known"]
+    found = "; ".join(f"{a.severity} {a.type} at {', '.join(a.affected_price_levels) or '-'} ({a.confidence:.2f})"
+                      for a in r.anomalies[:5])
+    quality = "data ok" if r.data_quality.status == "ok" else "WARNING — " + "; ".join(r.data_quality.warnings)
+    return (
+        f"{r.symbol}: {r.anomaly_count} anomalies in the {r.window_seconds} s ending {r.window_end_s}"
+        f"{': ' + found if found else ''}\n"
+        f"baseline not yet known for: {', '.join(unknown) if unknown else 'none'}; {quality}"
+    )
+
+
 ENTRIES: tuple[ToolEntry, ...] = (
     ToolEntry(
         name="get_order_flow",
@@ -260,6 +317,22 @@ ENTRIES: tuple[ToolEntry, ...] = (
         ),
         input_model=VolumeProfileArguments, output_model=VolumeProfileResult, hints=READ_ONLY_REMOTE,
         run=_volume_profile, summary=_volume_profile_text,
+    ),
+    ToolEntry(
+        name="detect_market_anomalies",
+        title="Quote stuffing, icebergs and flash-crash risk against the symbol's own baseline",
+        description=(
+            "Anomalies in the last 10-300 s (or a past window with as_of, from the store's 1-s counters and "
+            "snapshots; refills are live only), each judged against the symbol's measured history of >= 10 min "
+            "(else 'baseline not yet known' and nothing reported): quote stuffing (busiest seconds > 500 level "
+            "changes/s and > 10x the symbol's median, fill rate < 10%; bands by the multiple, 500/750/1000 floors), "
+            "iceberg (a level refilled after fills > 5x the median per-level refill count, z > 1.96 on the measured "
+            "distribution, traded > displayed), flash-crash risk (top-20 depth -80% in 1 s, spread > 10x its "
+            "rolling <= 24 h mean, cancellations > 90% of updates). Confidence is the empirical CDF against the "
+            "busiest level/second of each baseline window; only >= 0.95 is reported, with the baseline used."
+        ),
+        input_model=AnomaliesArguments, output_model=AnomaliesResult, hints=READ_ONLY_LOCAL, run=_anomalies,
+        summary=_anomalies_text,
     ),
 )
 
