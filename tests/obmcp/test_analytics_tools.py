@@ -157,3 +157,16 @@ async def test_detect_market_anomalies_through_mcp(replayed):
     assert "0 anomalies" in result.content[0].text
     assert bad.is_error and "window_secs" in bad.content[0].text
     assert stored.is_error and "as_of needs the snapshot store" in stored.content[0].text
+
+
+async def test_get_microstructure_health_through_mcp(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        result = await client.call_tool("binance_get_microstructure_health", {"symbol": "ETHUSDT"})
+        bad = await client.call_tool("binance_get_microstructure_health", {"symbol": "ETH-USDT"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["band"] == "Unknown" and answer["health_score"] is None  # 11 min of replay: < 10 min of history
+    assert "0.35*liquidity_depth" in answer["formula"] and set(answer["components"]) == {
+        "spread_stability", "liquidity_depth", "flow_balance", "update_rate"}
+    assert "health unknown" in result.content[0].text
+    assert bad.is_error and "symbol" in bad.content[0].text

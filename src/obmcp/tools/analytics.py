@@ -1,5 +1,5 @@
 """Catalog entries of the analytics tools: get_order_flow, get_volume_profile,
-detect_market_anomalies.
+detect_market_anomalies, get_microstructure_health.
 
 Room: obmcp's tool layer. Thin wrappers over :mod:`obcore.analytics.service`
 (``order_flow_answer`` / ``volume_profile_answer``): the input models carry SPEC.md's
@@ -16,13 +16,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from obcore.analytics.anomalies import anomalies_answer
+from obcore.analytics.health import FORMULA, health_answer
 from obcore.analytics.service import order_flow_answer, volume_profile_answer
 from obcore.session import BookSession
 
 from obmcp.catalog import READ_ONLY_LOCAL, READ_ONLY_REMOTE, Arguments, ToolContext, ToolEntry, current_progress
 from obmcp.validation import JsonInteger, Symbol
 
-__all__ = ["ANALYTICS_TOOLS", "AnomaliesArguments", "AnomaliesResult", "ENTRIES", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
+__all__ = ["ANALYTICS_TOOLS", "AnomaliesArguments", "AnomaliesResult", "ENTRIES", "HealthArguments", "HealthResult", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
            "VolumeProfileResult"]
 
 AsOf = Annotated[
@@ -292,6 +293,39 @@ def _anomalies_text(args: AnomaliesArguments, r: AnomaliesResult) -> str:
     )
 
 
+# ----------------------------------------------------- get_microstructure_health
+class HealthArguments(Arguments):
+    symbol: Symbol
+    as_of: AsOf = None
+
+
+class HealthResult(BaseModel):
+    symbol: str
+    health_score: float | None = Field(description="0-100; null when no component has enough history")
+    band: str = Field(description="Excellent 80-100, Good 60-79, Fair 40-59, Poor 20-39, Critical 0-19 (or Unknown)")
+    formula: str
+    weights: dict[str, float]
+    components: dict[str, dict[str, Any]] = Field(
+        description="each component's value (0-100 or null with the reason) and the inputs that drove it")
+    weights_renormalised: bool = Field(description="true when a component is unknown and the score uses the rest")
+    data_quality: AnalyticsQuality
+
+
+async def _health(context: ToolContext, args: HealthArguments) -> HealthResult:
+    backend = context.backend
+    session = None
+    if args.as_of is None and backend.streams is not None:
+        session = await backend.streams.track(args.symbol)
+    return HealthResult(**health_answer(args.symbol, session=session, store=backend.store, as_of=args.as_of).to_dict())
+
+
+def _health_text(args: HealthArguments, r: HealthResult) -> str:
+    parts = ", ".join(f"{name} {'?' if c['value'] is None else round(c['value'])}" for name, c in r.components.items())
+    score = "unknown" if r.health_score is None else f"{r.health_score:.0f}/100"
+    quality = "data ok" if r.data_quality.status == "ok" else "WARNING — " + "; ".join(r.data_quality.warnings)
+    return f"{r.symbol} health {score} ({r.band}): {parts}{' (weights renormalised)' if r.weights_renormalised else ''}; {quality}"
+
+
 ENTRIES: tuple[ToolEntry, ...] = (
     ToolEntry(
         name="get_order_flow",
@@ -333,6 +367,19 @@ ENTRIES: tuple[ToolEntry, ...] = (
         ),
         input_model=AnomaliesArguments, output_model=AnomaliesResult, hints=READ_ONLY_LOCAL, run=_anomalies,
         summary=_anomalies_text,
+    ),
+    ToolEntry(
+        name="get_microstructure_health",
+        title="Microstructure health score 0-100 against the symbol's own history",
+        description=(
+            "Health score 0-100 with its band (Excellent >= 80, Good >= 60, Fair >= 40, Poor >= 20, Critical) and "
+            "its four components, each the share of the symbol's own 60-s history slices (>= 10 min; counter ring "
+            "and the store's 1-s snapshots, up to 24 h) worse than the last 60 s: spread_stability (sigma of the 1-s "
+            "spread), liquidity_depth (top-20 depth now), flow_balance (|bid - ask events| / all events), "
+            "update_rate (|ln(rate / usual rate)|). " + FORMULA + ". as_of: the store's 1-s rows."
+        ),
+        input_model=HealthArguments, output_model=HealthResult, hints=READ_ONLY_LOCAL, run=_health,
+        summary=_health_text,
     ),
 )
 
