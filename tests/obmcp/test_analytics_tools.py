@@ -170,3 +170,16 @@ async def test_get_microstructure_health_through_mcp(replayed):
         "spread_stability", "liquidity_depth", "flow_balance", "update_rate"}
     assert "health unknown" in result.content[0].text
     assert bad.is_error and "symbol" in bad.content[0].text
+
+
+async def test_get_liquidity_vacuums_through_mcp(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        result = await client.call_tool("binance_get_liquidity_vacuums",
+                                        {"symbol": "ETHUSDT", "lookback_minutes": 30, "tick_size": "0.01"})
+        bad = await client.call_tool("binance_get_liquidity_vacuums", {"symbol": "ETHUSDT", "lookback_minutes": 5})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["tick_size"] == "0.01" and answer["wall_rule"]["k"] == 5
+    assert answer["stop_advice"]["long_stop"]["price"] in answer["stop_advice"]["text"]
+    assert "liquidity map (30 min" in result.content[0].text
+    assert bad.is_error and "lookback_minutes" in bad.content[0].text

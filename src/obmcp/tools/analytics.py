@@ -1,5 +1,5 @@
 """Catalog entries of the analytics tools: get_order_flow, get_volume_profile,
-detect_market_anomalies, get_microstructure_health.
+detect_market_anomalies, get_microstructure_health, get_liquidity_vacuums.
 
 Room: obmcp's tool layer. Thin wrappers over :mod:`obcore.analytics.service`
 (``order_flow_answer`` / ``volume_profile_answer``): the input models carry SPEC.md's
@@ -17,13 +17,14 @@ from pydantic import BaseModel, Field
 
 from obcore.analytics.anomalies import anomalies_answer
 from obcore.analytics.health import FORMULA, health_answer
-from obcore.analytics.service import order_flow_answer, volume_profile_answer
+from obcore.analytics.service import order_flow_answer, tick_size_of, volume_profile_answer
+from obcore.analytics.vacuums import vacuums_answer
 from obcore.session import BookSession
 
 from obmcp.catalog import READ_ONLY_LOCAL, READ_ONLY_REMOTE, Arguments, ToolContext, ToolEntry, current_progress
 from obmcp.validation import JsonInteger, Symbol
 
-__all__ = ["ANALYTICS_TOOLS", "AnomaliesArguments", "AnomaliesResult", "ENTRIES", "HealthArguments", "HealthResult", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
+__all__ = ["ANALYTICS_TOOLS", "AnomaliesArguments", "AnomaliesResult", "ENTRIES", "HealthArguments", "HealthResult", "VacuumsArguments", "VacuumsResult", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
            "VolumeProfileResult"]
 
 AsOf = Annotated[
@@ -326,6 +327,54 @@ def _health_text(args: HealthArguments, r: HealthResult) -> str:
     return f"{r.symbol} health {score} ({r.band}): {parts}{' (weights renormalised)' if r.weights_renormalised else ''}; {quality}"
 
 
+# --------------------------------------------------------- get_liquidity_vacuums
+class VacuumsArguments(Arguments):
+    symbol: Symbol
+    lookback_minutes: Annotated[int, Field(ge=10, le=1440), JsonInteger,
+                                Field(description="Traded-volume lookback in minutes (10-1440).")] = 30
+    tick_size: Annotated[str | None, Field(pattern=r"^[0-9]{1,20}(\.[0-9]{1,12})?$",
+                                           description="Tick size override, e.g. '0.01' (default: exchangeInfo).")] = None
+    as_of: AsOf = None
+
+
+class VacuumsResult(BaseModel):
+    symbol: str
+    bin_size: str
+    tick_size: str
+    vacuums: list[dict[str, Any]] = Field(description="merged ranges: price_low/high, sources, volume_deficit_pct, "
+                                                      "severity (> 80 Critical, 50-80 High, 20-50 Medium), expected_impact")
+    vacuum_rule: str
+    order_walls: list[dict[str, Any]]
+    wall_rule: dict[str, Any]
+    absorption_events: list[dict[str, Any]]
+    stop_advice: dict[str, Any]
+    depth_source: str
+    notes: list[str]
+    lookback_minutes: int
+    resolution: str
+
+
+async def _vacuums(context: ToolContext, args: VacuumsArguments) -> VacuumsResult:
+    backend = context.backend
+    session = None
+    if args.as_of is None and backend.streams is not None:
+        session = await backend.streams.track(args.symbol)
+    tick = args.tick_size
+    if tick is None and backend.client is not None:
+        tick = await tick_size_of(backend.client, args.symbol)
+    answer = vacuums_answer(args.symbol, session=session, store=backend.store, lookback_minutes=args.lookback_minutes,
+                            tick_size=tick, as_of=args.as_of)
+    return VacuumsResult(**answer.to_dict())
+
+
+def _vacuums_text(args: VacuumsArguments, r: VacuumsResult) -> str:
+    severities = [v["severity"] for v in r.vacuums]
+    counts = ", ".join(f"{severities.count(s)} {s}" for s in ("Critical", "High", "Medium") if s in severities)
+    return (f"{r.symbol} liquidity map ({r.lookback_minutes} min, bins of {r.bin_size}): {len(r.vacuums)} vacuums"
+            f"{' (' + counts + ')' if counts else ''}, {len(r.order_walls)} walls, "
+            f"{len(r.absorption_events)} absorption events; {r.stop_advice.get('text')}")
+
+
 ENTRIES: tuple[ToolEntry, ...] = (
     ToolEntry(
         name="get_order_flow",
@@ -380,6 +429,21 @@ ENTRIES: tuple[ToolEntry, ...] = (
         ),
         input_model=HealthArguments, output_model=HealthResult, hints=READ_ONLY_LOCAL, run=_health,
         summary=_health_text,
+    ),
+    ToolEntry(
+        name="get_liquidity_vacuums",
+        title="Liquidity vacuums, order walls, absorption and stop placement",
+        description=(
+            "Liquidity map: vacuums (bins < 20% of the median, the volume profile's bins) from traded volume over "
+            "the last 10-1440 min and from the live book's resting depth, merged, with deficit %, severity (> 80 "
+            "Critical, 50-80 High, 20-50 Medium: the mean deficit of both measures) and expected impact; order walls "
+            "(size > k=5 x the median of the top N=100 levels); absorption events (traded > displayed while a level "
+            "refills and price does not trade through it, > 5x the median level: Accumulation/Distribution, suspected "
+            "entity); stop-placement advice at concrete tick-rounded prices beyond the nearest wall and outside every "
+            "vacuum. as_of: the stored 1-s snapshot's top 20 levels only."
+        ),
+        input_model=VacuumsArguments, output_model=VacuumsResult, hints=READ_ONLY_REMOTE, run=_vacuums,
+        summary=_vacuums_text,
     ),
 )
 
