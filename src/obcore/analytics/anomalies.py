@@ -277,14 +277,15 @@ def _iceberg(refills: np.ndarray, end_s: int, window: int, baseline_start_s: int
     base = (times >= base_start_ms) & (times < start_ms)
     per = window // step
     if base.any():
-        _, level_of = np.unique(np.stack([refills[f.REFILL_SIDE, base], refills[f.REFILL_PRICE, base]]), axis=1,
-                                return_inverse=True)
-        level_of = level_of.reshape(-1)
-        grid = np.zeros((int(level_of.max()) + 1, buckets + 1), dtype=np.int64)
-        np.add.at(grid, (level_of, 1 + (times[base] - base_start_ms) // (step * 1000)), 1)
+        # One int64 key a level (price * 2 + side), then one bincount over (level, bucket).
+        keys = refills[f.REFILL_PRICE, base] * 2 + refills[f.REFILL_SIDE, base]
+        _, level_of = np.unique(keys, return_inverse=True)
+        width = buckets + 1
+        cells = level_of * width + 1 + (times[base] - base_start_ms) // (step * 1000)
+        grid = np.bincount(cells, minlength=(int(level_of.max()) + 1) * width).reshape(-1, width)
         sums = np.cumsum(grid, axis=1)
         sliding = sums[:, per:] - sums[:, :-per]  # (levels, slices): refills per window-long slice
-        samples = np.sort(sliding[sliding > 0].astype(np.float64))
+        samples = sliding[sliding > 0].astype(np.float64)  # unsorted: only median, mean and sigma are read
         maxima = np.sort(sliding.max(axis=0).astype(np.float64))
     else:
         samples = maxima = np.zeros(0)
@@ -305,21 +306,22 @@ def _iceberg(refills: np.ndarray, end_s: int, window: int, baseline_start_s: int
     sides, prices = refills[f.REFILL_SIDE, inside], refills[f.REFILL_PRICE, inside]
     traded, displayed = refills[f.REFILL_TRADED, inside], refills[f.REFILL_DISPLAYED, inside]
     refilled, when = refills[f.REFILL_QTY, inside], times[inside]
-    levels, inverse, counts = np.unique(np.stack([sides, prices]), axis=1, return_inverse=True, return_counts=True)
+    level_keys, inverse, counts = np.unique(prices * 2 + sides, return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
-    for j in range(levels.shape[1]):
-        c = float(counts[j])
-        z = (c - mean) / sigma if sigma > 0 else (float("inf") if c > mean else 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zs = (counts - mean) / sigma if sigma > 0 else np.where(counts > mean, np.inf, 0.0)
+    for j in np.flatnonzero((counts > ICEBERG_MULTIPLE * median) & (zs > ICEBERG_MIN_Z)):
+        c, z = float(counts[j]), float(zs[j])
         mine = inverse == j
         traded_total, shown = int(traded[mine].sum()), int(displayed[mine].max())
-        if not (c > ICEBERG_MULTIPLE * median and z > ICEBERG_MIN_Z and traded_total > shown):
+        if traded_total <= shown:
             continue
         confidence = _ecdf(maxima, c)
         multiple = c / median
         if confidence < MIN_CONFIDENCE:
             continue
-        side = "bid" if int(levels[0, j]) == f.BID else "ask"
-        price = _price(int(levels[1, j]), price_scale)
+        side = "bid" if int(level_keys[j]) % 2 == f.BID else "ask"
+        price = _price(int(level_keys[j]) // 2, price_scale)
         q = 10.0 ** qty_scale
         out.append(Anomaly(
             "Iceberg", _band(multiple, ICEBERG_BANDS), confidence, int(when[mine][0]), (price,),
@@ -350,28 +352,34 @@ def _flash_crash(counters: np.ndarray, end_s: int, window: int, book: BookSeries
     if n_base < min_baseline:
         info["status"] = f"baseline not yet known: {n_base} s of spread history, {min_baseline} s needed"
         return [], info
-    spreads = np.sort(book.spread[base].astype(np.float64))
+    spreads = book.spread[base].astype(np.float64)  # sorted below only when a second qualifies
     mean_spread = float(spreads.mean())
     info.update(status="known", mean_spread=_price(int(round(mean_spread)), price_scale) if mean_spread else "0",
                 spread_history_seconds=n_base, spread_history_note=f"mean over {n_base / 3600:.2f} h of 1-s snapshots")
     updates = counters[f.UPDATES] + counters[f.SIDE_FIELDS + f.UPDATES]
     cancels = counters[f.CANCELLATIONS] + counters[f.SIDE_FIELDS + f.CANCELLATIONS]
     # Depth drops of consecutive stored seconds of the baseline, for the confidence.
-    both = (book.depth[1:] > 0) & (book.depth[:-1] > 0) & (t[1:] == t[:-1] + 1)
-    drops = 1.0 - book.depth[1:][both & base[1:]] / book.depth[:-1][both & base[1:]]
-    drops = np.sort(drops)
     out: list[Anomaly] = []
     rows = np.flatnonzero((t >= first_s) & (t <= end_s))
-    for row in rows:
-        if row == 0 or t[row - 1] != t[row] - 1 or book.depth[row - 1] <= 0 or book.depth[row] < 0:
-            continue
-        drop = 1.0 - book.depth[row] / book.depth[row - 1]
-        spread = float(book.spread[row])
-        column = int(t[row]) - end_s - 1  # counters end at end_s
-        u, c = int(updates[column]), int(cancels[column])
-        share = c / u if u else 0.0
-        if not (drop > CRASH_DEPTH_DROP and spread > CRASH_SPREAD_MULTIPLE * mean_spread and share > CRASH_CANCEL_SHARE):
-            continue
+    rows = rows[rows > 0]
+    prev = rows - 1
+    valid = (t[prev] == t[rows] - 1) & (book.depth[prev] > 0) & (book.depth[rows] >= 0)
+    rows, prev = rows[valid], prev[valid]
+    drop_all = 1.0 - book.depth[rows] / np.where(book.depth[prev] > 0, book.depth[prev], 1)
+    columns = t[rows] - end_s - 1  # counters end at end_s
+    u_all, c_all = updates[columns], cancels[columns]
+    share_all = np.where(u_all > 0, c_all / np.maximum(u_all, 1), 0.0)
+    hit = ((drop_all > CRASH_DEPTH_DROP) & (book.spread[rows] > CRASH_SPREAD_MULTIPLE * mean_spread)
+           & (share_all > CRASH_CANCEL_SHARE))
+    if hit.any():
+        spreads = np.sort(spreads)
+        # Depth drops of consecutive stored seconds of the baseline, for the confidence.
+        both = (book.depth[1:] > 0) & (book.depth[:-1] > 0) & (t[1:] == t[:-1] + 1) & base[1:]
+        drops = np.sort(1.0 - book.depth[1:][both] / book.depth[:-1][both])
+    for k in np.flatnonzero(hit):
+        row = int(rows[k])
+        drop, spread, share = float(drop_all[k]), float(book.spread[row]), float(share_all[k])
+        u = int(u_all[k])
         confidence = min(_ecdf(spreads, spread), _ecdf(drops, drop) if drops.shape[0] else spreads.shape[0] / (spreads.shape[0] + 1))
         if confidence < MIN_CONFIDENCE:
             continue
