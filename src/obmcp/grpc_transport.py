@@ -307,10 +307,10 @@ def build_provider(settings: ServerSettings, mcp: Any) -> ProviderService:
     """
     from obmcp import __version__
     from obmcp.server import INSTRUCTIONS, SERVER_NAME
-    from obmcp.tools import CATALOG
+    from obmcp.tools import catalog_for
 
     return ProviderService(
-        select(CATALOG, settings.disabled_groups),
+        select(catalog_for(settings.enable_trading), settings.disabled_groups),
         mcp.tool_context,
         settings.tool_name,
         mcp=mcp,

@@ -26,7 +26,7 @@ from mcp_types import Tool as MCPTool
 from obmcp.backend import Backend
 from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, reporting_progress, select
 from obmcp.config import ServerSettings
-from obmcp.tools import CATALOG
+from obmcp.tools import catalog_for
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "CatalogServer", "build_server", "call_result", "mcp_tool"]
 
@@ -164,16 +164,21 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
+    from obmcp.prompts import register_prompts
+    from obmcp.resources import register_resources
     from obmcp.tools.charts import register_chart_resources
 
+    context = ToolContext(backend)
     server = CatalogServer(
-        select(CATALOG, settings.disabled_groups),
-        ToolContext(backend),
+        select(catalog_for(settings.enable_trading), settings.disabled_groups),  # trading tools only when enabled
+        context,
         settings.tool_name,
         name=SERVER_NAME,
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
     )
+    register_resources(server, context)  # obmcp.resources: market data, balances, trades, open orders
+    register_prompts(server, settings.tool_name)  # obmcp.prompts: trading analysis, portfolio risk
     register_chart_resources(server)  # the live charts as image/png resources
     return server

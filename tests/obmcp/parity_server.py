@@ -32,7 +32,7 @@ async def main(ports_file: Path) -> None:
     from obmcp.http import build_http_app, serve_http
     from obmcp.server import build_server
     from obmcp.stdio import serve_stdio
-    from obmcp.tools import CATALOG
+    from obmcp.tools import catalog_for
 
     # A data dir: the 1-s snapshot store (the depth heatmap reads it).
     data_dir = ports_file.parent / "data"
@@ -46,7 +46,7 @@ async def main(ports_file: Path) -> None:
         streams = backend.streams
         await streams.track("ETHUSDT")
         await streams.wait_live("ETHUSDT", 30)
-        served = select(CATALOG, stdio_settings.disabled_groups)  # what build_server serves
+        served = select(catalog_for(stdio_settings.enable_trading), stdio_settings.disabled_groups)  # what build_server serves
         entries = [(entry, sample_arguments(entry.input_schema)) for entry in served]
         with anyio.fail_after(60):
             while True:
