@@ -2,14 +2,13 @@
 
 Room: a transport, like :mod:`obmcp.server` for MCP — no tool logic and no per-tool code.
 The tools are the entries :func:`obmcp.catalog.select` keeps from
-:data:`obmcp.tools.CATALOG` (the same the MCP server lists), under the same wire names,
+``obmcp.tools.catalog_for(enable_trading)`` (the same the MCP server lists), under the same wire names,
 with the same JSON Schemas and annotations; ``Invoke`` runs one through
 :func:`obmcp.catalog.invoke` with the MCP server's own :class:`~obmcp.catalog.ToolContext`
 (one ``orderbook_l1`` cache per server), so a tool added to the catalog later is served
 here with no change. Resources and prompts are whatever the MCP server registers, read
 through its public ``list_resources`` / ``read_resource`` / ``list_prompts`` /
-``get_prompt`` (today the live-chart resource templates and no prompts; an unknown URI or
-name is ``NOT_FOUND``).
+``get_prompt`` (an unknown URI or name is ``NOT_FOUND``).
 
 The wire contract is ``proto/provider/v1/provider.proto`` (docs/GRPC.md). A tool error
 is a non-OK status whose details are the MCP error text (``<code>: <message>``), with

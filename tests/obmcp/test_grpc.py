@@ -85,7 +85,8 @@ async def test_generated_client_lists_and_invokes_every_tool(backend):
         caps = await stub.ListCapabilities(pb.ListCapabilitiesRequest(), timeout=10)
         assert [t.name for t in caps.tools] == [settings.tool_name(e.name) for e in CATALOG]
         assert caps.server_name == "obmcp" and caps.instructions
-        assert list(caps.prompts) == []  # no prompts registered yet
+        assert [p.name for p in caps.prompts] == [p.name for p in await mcp.list_prompts()]
+        assert [r.uri for r in caps.resources] == [str(r.uri) for r in await mcp.list_resources()]
         assert [t.uri_template for t in caps.resource_templates] == [
             t.uri_template for t in await mcp.list_resource_templates()] and caps.resource_templates
         answered = 0
