@@ -187,7 +187,11 @@ async def test_errors_map_to_statuses_with_the_mcp_message(error, status):
 
 def test_every_obcore_error_code_has_a_status():
     """A new error class must be given a gRPC status on purpose, not fall to UNKNOWN by accident."""
-    import obcore.client  # noqa: F401  (defines MissingCredentialsError)
+    # Every obcore module defining an error class of its own (so the walk below sees it).
+    import obcore.client  # noqa: F401
+    import obcore.confirmations  # noqa: F401
+    import obcore.filters  # noqa: F401
+    import obcore.trading  # noqa: F401
 
     codes = set()
     pending = [ObcoreError]
@@ -197,7 +201,7 @@ def test_every_obcore_error_code_has_a_status():
         if cls.__module__.startswith("obcore") and cls is not ObcoreError:
             codes.add(cls.code)
     assert {"invalid_input", "trading_disabled", "book_not_ready", "rate_limited"} <= codes
-    assert "missing_credentials" in codes  # obcore.client's own class is seen too
+    assert {"missing_credentials", "order_refused", "filter_violation", "confirmation_refused"} <= codes
     assert sorted(codes - set(STATUS_BY_CODE)) == []
 
 
