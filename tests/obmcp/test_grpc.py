@@ -352,7 +352,9 @@ async def test_port_in_use_is_one_clear_error():
 
 async def test_analytics_tools_listed_nowhere_when_switched_off(backend):
     analytics_tools = [f"binance_{e.name}" for e in CATALOG if e.group == ANALYTICS]
-    assert analytics_tools == ["binance_get_order_flow", "binance_get_volume_profile"]
+    assert analytics_tools == [f"binance_{name}" for name in (
+        "get_order_flow", "get_volume_profile", "detect_market_anomalies", "get_microstructure_health",
+        "get_liquidity_vacuums")]  # the five analytics of SPEC.md
     for analytics in (True, False):
         settings = grpc_settings(analytics=analytics)
         mcp = build_server(settings, backend)
@@ -368,7 +370,7 @@ async def test_analytics_tools_listed_nowhere_when_switched_off(backend):
                                                           arguments_json='{"symbol": "ETHUSDT"}'), timeout=10)  # fmt: skip
                 assert json.loads(flow.structured_json)["symbol"] == "ETHUSDT"
                 continue
-            assert not set(analytics_tools) & set(mcp_names) and len(mcp_names) == len(CATALOG) - 2
+            assert not set(analytics_tools) & set(mcp_names) and len(mcp_names) == len(CATALOG) - len(analytics_tools)
             for name in analytics_tools:
                 with pytest.raises(MCPError):
                     await mcp.call_tool(name, {"symbol": "ETHUSDT"})

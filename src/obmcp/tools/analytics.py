@@ -422,7 +422,7 @@ ENTRIES: tuple[ToolEntry, ...] = (
             "busiest level/second of each baseline window; only >= 0.95 is reported, with the baseline used."
         ),
         input_model=AnomaliesArguments, output_model=AnomaliesResult, hints=READ_ONLY_LOCAL, run=_anomalies,
-        summary=_anomalies_text,
+        summary=_anomalies_text, group=ANALYTICS,
     ),
     ToolEntry(
         name="get_microstructure_health",
@@ -435,7 +435,7 @@ ENTRIES: tuple[ToolEntry, ...] = (
             "update_rate (|ln(rate / usual rate)|). " + FORMULA + ". as_of: the store's 1-s rows."
         ),
         input_model=HealthArguments, output_model=HealthResult, hints=READ_ONLY_LOCAL, run=_health,
-        summary=_health_text,
+        summary=_health_text, group=ANALYTICS,
     ),
     ToolEntry(
         name="get_liquidity_vacuums",
@@ -450,7 +450,7 @@ ENTRIES: tuple[ToolEntry, ...] = (
             "vacuum. as_of: the stored 1-s snapshot's top 20 levels only."
         ),
         input_model=VacuumsArguments, output_model=VacuumsResult, hints=READ_ONLY_REMOTE, run=_vacuums,
-        summary=_vacuums_text,
+        summary=_vacuums_text, group=ANALYTICS,
     ),
 )
 
