@@ -16,10 +16,15 @@ tools never do. :class:`SessionGuard` adds only what our spec says differently:
   → HTTP 400, −32700; not a valid message object (batch, no ``"jsonrpc": "2.0"``, an
   ``id`` that is null, fractional or boolean, a non-string method, non-object params)
   → HTTP 400, −32600 (the SDK answers −32602, or drops such a request with an empty 202);
-- no ``Mcp-Session-Id`` on anything but ``initialize`` → HTTP 400, JSON-RPC −32002
+- two revisions on one ``/mcp`` (docs/PROTOCOL.md): an ``MCP-Protocol-Version`` header
+  naming the stateless revision (2026-07-28) sends the request to the SDK's per-request
+  entry (``_meta`` envelope, ``server/discover``, ``Mcp-Method``/``Mcp-Name`` checks, its
+  error codes) with none of the session rules below; a body whose ``params._meta`` names
+  it without the header → HTTP 400, −32020; a version nobody knows → HTTP 400, −32022
+  with the supported list and the request's id;
+- session rules, for the handshake revisions (2025-11-25 and older) only: no
+  ``Mcp-Session-Id`` on anything but ``initialize`` → HTTP 400, JSON-RPC −32002
   (the SDK would first admit a session, and answer 503 at the cap);
-- a protocol version the handshake does not know → HTTP 400, −32022 with the supported
-  list (so the SDK client's ``server/discover`` probe falls back to ``initialize``);
 - the SDK's 404 (unknown / expired / deleted session) carries −32001, its 503 (session
   cap) −32000; before that 503, the least recently used session idle for
   ``session_reclaim_seconds`` is closed to make room (clients that never DELETE);
