@@ -37,8 +37,11 @@ INSTRUCTIONS = (
 )
 
 
-def _annotations(hints: Hints) -> ToolAnnotations:
+def _annotations(hints: Hints, title: str) -> ToolAnnotations:
+    # Every hint explicit, destructiveHint false on read-only tools too: some clients do
+    # not apply the spec's defaults (destructive true, open world true) and ask anyway.
     return ToolAnnotations(
+        title=title,
         read_only_hint=hints.read_only,
         destructive_hint=hints.destructive,
         idempotent_hint=hints.idempotent,
@@ -54,7 +57,7 @@ def mcp_tool(entry: ToolEntry[Any, Any], wire_name: str) -> MCPTool:
         description=entry.description,
         input_schema=entry.input_schema,
         output_schema=entry.output_schema,
-        annotations=_annotations(entry.hints),
+        annotations=_annotations(entry.hints, entry.title),
     )
 
 
