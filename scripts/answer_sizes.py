@@ -40,6 +40,9 @@ CLIENT_LIMIT_TOKENS = 25_000
 DEFAULT_BUDGET_TOKENS = 10_000
 #: Arguments a tool needs beyond a symbol to be called at all (a new tool adds its own).
 REQUIRED_SAMPLES: dict[str, dict[str, Any]] = {"fetch": {"id": "book:ETHUSDT"}, "search": {"query": "ETH"}}
+#: Tools whose text content is, by their client's contract, the result object JSON-encoded
+#: (ChatGPT's search/fetch, docs/CHATGPT.md); every other tool's text is a short summary.
+TEXT_IS_THE_PAYLOAD = frozenset({"search", "fetch"})
 #: The explicit arguments that make an answer larger than the default (largest allowed).
 LARGEST: dict[str, list[dict[str, Any]]] = {
     "get_orderbook": [{"limit": 1000}],
@@ -47,6 +50,7 @@ LARGEST: dict[str, list[dict[str, Any]]] = {
     "get_klines": [{"limit": 200}],
     "orderbook_l1": [{"top_n": 100}],
     "orderbook_l2": [{"depth": 100}],
+    "fetch": [{"id": "symbol:ETHUSDT"}],  # the other document kind (history needs --data-dir)
 }
 #: Lists that grow with an argument: tool -> (argument, list fields of structuredContent).
 #: The emulator replays ~12 minutes of one symbol, so it returns fewer trades and candles

@@ -73,6 +73,7 @@ __all__ = [
     "describe_arguments_error",
     "describe_error",
     "invoke",
+    "wire_name",
 ]
 
 In = TypeVar("In", bound="Arguments")
@@ -166,6 +167,10 @@ class ToolEntry(Generic[In, Out]):
         ``async run(context, args) -> output_model``: calls the service function.
     summary : callable
         ``summary(args, result) -> str``: the readable text next to the structure.
+    exact_name : bool
+        The wire name is ``name`` itself, without the server's prefix (``binance_``):
+        ChatGPT's connectors require tools named exactly ``search`` and ``fetch``. Use
+        :func:`wire_name` to get a tool's wire name.
     """
 
     name: str
@@ -176,6 +181,7 @@ class ToolEntry(Generic[In, Out]):
     hints: Hints
     run: Callable[[ToolContext, In], Awaitable[Out]]
     summary: Callable[[In, Out], str]
+    exact_name: bool = False
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -191,6 +197,12 @@ class ToolEntry(Generic[In, Out]):
     def argument_names(self) -> tuple[str, ...]:
         """The arguments the tool takes, sorted."""
         return tuple(sorted(self.input_model.model_fields))
+
+
+def wire_name(entry: ToolEntry[Any, Any], tool_name: Callable[[str], str]) -> str:
+    """The name a transport lists ``entry`` under: ``tool_name(entry.name)`` (the server's
+    naming style), or ``entry.name`` itself for an entry with ``exact_name``."""
+    return entry.name if entry.exact_name else tool_name(entry.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Icon, InputR
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
-from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke
+from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, wire_name
 from obmcp.config import ServerSettings
 from obmcp.tools import CATALOG
 
@@ -79,7 +79,7 @@ class CatalogServer(MCPServer[Any]):
     context : ToolContext
         Handed to every entry's ``run``.
     tool_name : callable
-        Maps an entry's Python name to its wire name.
+        Maps an entry's Python name to its wire name (not for ``exact_name`` entries).
     **settings
         ``MCPServer``'s own arguments (name, version, instructions, …).
     """
@@ -93,7 +93,7 @@ class CatalogServer(MCPServer[Any]):
     ) -> None:
         super().__init__(**settings)
         self._context = context
-        self._entries = {tool_name(entry.name): entry for entry in entries}
+        self._entries = {wire_name(entry, tool_name): entry for entry in entries}
         if len(self._entries) != len(entries):
             raise ValueError("two catalog entries have the same wire name")
         self._listing = [mcp_tool(entry, name) for name, entry in self._entries.items()]

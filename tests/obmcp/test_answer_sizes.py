@@ -38,6 +38,8 @@ async def test_every_answer_within_its_budget():
     for row in defaults:
         assert not row.is_error, row
         assert row.tokens <= sizes.DEFAULT_BUDGET_TOKENS, (row.tool, row.tokens)
+        if row.tool in sizes.TEXT_IS_THE_PAYLOAD:
+            continue  # ChatGPT's connector contract: the text is the result object, JSON-encoded
         # The text is a summary: never more than a quarter of the answer, nor 2,000 chars.
         assert row.text_chars <= max(400, min(2_000, row.chars // 4)), (row.tool, row.text_chars, row.chars)
     for row in rows:

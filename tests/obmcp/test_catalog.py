@@ -27,7 +27,7 @@ def backend(eth_session, monkeypatch):
 
 
 def test_every_entry_is_closed_and_fully_declared():
-    assert len({e.name for e in CATALOG}) == len(CATALOG) == 9
+    assert len({e.name for e in CATALOG}) == len(CATALOG) == 11  # 9 market/book + search, fetch
     for entry in CATALOG:
         assert entry.input_model.model_config.get("extra") == "forbid"
         assert entry.input_schema["additionalProperties"] is False and entry.input_schema["type"] == "object"
@@ -79,7 +79,7 @@ async def test_sdk_tools_are_served_beside_the_catalog(backend):
         server.add_tool(ping, name="binance_get_ticker")
     async with Client(server, mode="legacy") as client:
         names = [t.name for t in (await client.list_tools()).tools]
-        assert names[-1] == "ping" and len(names) == 10
+        assert names[-1] == "ping" and len(names) == len(CATALOG) + 1
         assert (await client.call_tool("ping", {"word": "hi"})).content[0].text == "hi"
 
 

@@ -18,7 +18,7 @@ from obmcp.backend import Backend
 from obmcp.config import ServerSettings
 from obmcp.tools import CATALOG
 from tests.obmcp.conftest import FakeStreams, free_port, running_http
-from tests.obmcp.fakes import FakeRestClient
+from tests.obmcp.test_connector import ExchangeClient
 
 pytestmark = pytest.mark.anyio
 
@@ -35,13 +35,14 @@ INIT = {
 }  # fmt: skip
 #: Arguments for a tool that needs more than a symbol (a new tool with other required
 #: arguments adds its sample here; the test below names the tool it cannot call).
-SAMPLE_ARGUMENTS: dict[str, dict[str, Any]] = {}
+SAMPLE_ARGUMENTS: dict[str, dict[str, Any]] = {"search": {"query": "ETH"}, "fetch": {"id": "symbol:ETHUSDT"}}
 
 
 @pytest.fixture
 def backend(eth_session, monkeypatch):
     monkeypatch.setattr(book_service, "_now_ms", lambda: eth_session.last_event_time_ms + 100)
-    return Backend(client=FakeRestClient(), streams=FakeStreams({"ETHUSDT": eth_session}))
+    # (the fake REST client, also answering exchangeInfo for the whole exchange: search)
+    return Backend(client=ExchangeClient(), streams=FakeStreams({"ETHUSDT": eth_session}))
 
 
 def settings(**kw) -> ServerSettings:

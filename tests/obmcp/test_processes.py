@@ -15,6 +15,7 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
+from obmcp.tools import CATALOG
 from tests.obmcp.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ async def test_stdio_subprocess_serves_live_book():
     )
     async with Client(params, mode="legacy") as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert len(names) == 9
+        assert len(names) == len(CATALOG)
         l1 = await client.call_tool("binance_orderbook_l1", {"symbol": "ETHUSDT", "wait_seconds": 20})
         assert not l1.is_error, l1.content
         assert l1.structured_content["data_quality"]["sync_state"] == "LIVE"
