@@ -31,7 +31,8 @@ async def _client(backend, **settings):
 async def test_exactly_the_nine_tools_with_schemas(backend):
     async with await _client(backend) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert sorted(tools) == sorted(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS)
+    # the nine, plus ChatGPT's connector pair, named exactly (tests/obmcp/test_connector.py)
+    assert sorted(tools) == sorted([*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS), "search", "fetch"])
     for tool in tools.values():
         assert tool.output_schema and tool.output_schema["type"] == "object"
         assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False
