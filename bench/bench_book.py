@@ -270,6 +270,55 @@ def test_b_ours(benchmark, stream, kernel, call, scope):
     record_result(benchmark, "b", stream, f"ours {kernel}: {call}", n_events)
 
 
+# ============================================================ (c) trade frames
+TRADES_PER_EVENT = 2
+
+
+def _with_trades(stream: BenchStream, n_events: int) -> tuple[list[bytes], int, int]:
+    """The first ``n_events`` depth frames with TRADES_PER_EVENT aggTrade frames after each
+    (price and size taken from the event's own levels, stamped at its time). Returns the
+    frames, the trade count and the exact sum of their sizes (scaled, via Decimal)."""
+    from decimal import Decimal
+
+    frames: list[bytes] = []
+    trade_id, total_qty = 0, Decimal(0)
+    stream_name = f"{stream.symbol.lower()}@aggTrade"
+    for payload, frame in zip(stream.payloads[:n_events], stream.frames[:n_events]):
+        frames.append(frame)
+        levels = [level for level in payload["b"] + payload["a"] if Decimal(level[1]) > 0]
+        for k in range(TRADES_PER_EVENT if levels else 0):
+            price, qty = levels[k % len(levels)][:2]
+            trade_id += 1
+            total_qty += Decimal(qty)
+            trade = {"e": "aggTrade", "E": payload["E"], "s": stream.symbol, "a": trade_id, "p": price, "q": qty,
+                     "f": trade_id, "l": trade_id, "T": payload["E"], "m": k % 2 == 0, "M": True}  # fmt: skip
+            frames.append(orjson.dumps({"stream": stream_name, "data": trade}))
+    return frames, trade_id, int(total_qty.scaleb(stream.qty_scale))
+
+
+@pytest.mark.parametrize("call", ["receive_frame", "receive_frames"])
+def test_c_trades(benchmark, stream, call):
+    """Depth and aggTrade frames interleaved (2 trades per depth event), compiled kernel:
+    trades reach the tape and the counters; the book must still equal the oracle."""
+    n_events = stream.slice_events
+    frames, n_trades, total_qty = _with_trades(stream, n_events)
+    body = _ours_receive_frame if call == "receive_frame" else _ours_receive_frames
+    sessions = []
+
+    def setup():
+        sessions.append(_session(stream, "cython"))
+        return (sessions[-1], frames), {}
+
+    applied = benchmark.pedantic(body, setup=setup, rounds=SLOW_ROUNDS, iterations=1, warmup_rounds=1)
+    session = sessions[-1]
+    assert applied == n_events and session.state is SyncState.LIVE
+    _check_ours(stream, session.book, n_events)
+    assert len(session.trades) == session.trades.total == n_trades
+    assert int(session.trades.latest()["qty"].sum()) == total_qty
+    benchmark.extra_info["frames"] = len(frames)
+    benchmark.extra_info["trades"] = n_trades
+
+
 def _loads_only(frames, *_):
     loads = orjson.loads
     for raw in frames:

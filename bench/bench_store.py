@@ -38,7 +38,7 @@ from obcore.recording import Message, merge_by_time
 from obcore.replay import feed, l1_record
 from obcore.session import BookSession, SyncState
 from obcore.store import SnapshotStore
-from obcore.store._decode_py import decode_blocks as decode_python
+from obcore._kernels._decode_py import decode_blocks as decode_python
 from obcore.store._synthetic import synthetic_snapshots
 from obcore.store.codec import BlockBuilder, encode_block, forward_counters
 from obcore.store.decode import decode_values, warm_up

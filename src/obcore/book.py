@@ -13,15 +13,15 @@ from typing import Literal
 import numpy as np
 
 from obcore._kernels import DepthBook as _DepthBook
-from obcore._kernels import _book_py as _codes
+from obcore._kernels import _layout as _codes
 from obcore.counters import SecondCounters
 from obcore.errors import InvalidInputError
 from obcore.numbers import MAX_SCALE, format_decimal
 
 __all__ = ["APPLIED", "ASK", "BID", "Book", "CROSSED", "DepthBatch", "GAP", "NOT_RUN", "STALE", "SweepResult"]
 
-BID = 0
-ASK = 1
+BID = _codes.BID
+ASK = _codes.ASK
 APPLIED = _codes.STATUS_APPLIED
 STALE = _codes.STATUS_STALE
 GAP = _codes.STATUS_GAP

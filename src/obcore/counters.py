@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from obcore._kernels import _book_py as _fields
+from obcore._kernels import _layout as _fields
 from obcore.errors import InvalidInputError
 
 __all__ = [
@@ -72,13 +72,7 @@ SELL_QTY = _fields.SELL_QTY
 MESSAGES = _fields.MESSAGES
 N_FIELDS = _fields.N_FIELDS
 
-FIELD_NAMES: tuple[str, ...] = (
-    "bid_updates", "bid_additions", "bid_reductions", "bid_cancellations",
-    "bid_added_qty", "bid_reduced_qty", "bid_cancelled_qty",
-    "ask_updates", "ask_additions", "ask_reductions", "ask_cancellations",
-    "ask_added_qty", "ask_reduced_qty", "ask_cancelled_qty",
-    "trades", "buy_trades", "sell_trades", "buy_qty", "sell_qty", "messages",
-)  # fmt: skip
+FIELD_NAMES: tuple[str, ...] = _fields.FIELD_NAMES
 
 
 class SecondCounters:
@@ -94,7 +88,7 @@ class SecondCounters:
         if capacity < 1:
             raise InvalidInputError(f"counter capacity must be >= 1 second, got {capacity}")
         self.capacity = capacity
-        self.data = np.zeros((N_FIELDS, 2 * capacity), dtype=np.int64)
+        self.data = np.zeros((N_FIELDS, 2 * capacity), dtype=_fields.COUNTER_DTYPE)
         self._kernel: Any = None
 
     def attach(self, kernel: Any) -> None:
@@ -168,19 +162,31 @@ class SecondCounters:
 class TradeTape:
     """Ring of the latest trades: price, qty (scaled ints), time_ms, side, trade_id.
 
-    ``side`` is +1 for a taker buy and -1 for a taker sell.
+    ``side`` is +1 for a taker buy and -1 for a taker sell. A session attaches the tape to
+    its kernel (:meth:`attach`), which then writes the trade frames it parses straight into
+    these arrays; :meth:`append` is the same write from Python.
     """
 
     def __init__(self, capacity: int = 1 << 18):
         if capacity < 1:
             raise InvalidInputError(f"trade tape capacity must be >= 1, got {capacity}")
         self.capacity = capacity
-        self.price = np.zeros(capacity, dtype=np.int64)
-        self.qty = np.zeros(capacity, dtype=np.int64)
-        self.time_ms = np.zeros(capacity, dtype=np.int64)
-        self.side = np.zeros(capacity, dtype=np.int8)
-        self.trade_id = np.zeros(capacity, dtype=np.int64)
-        self.total = 0  # trades ever appended
+        self.price = np.zeros(capacity, dtype=_fields.PRICE_DTYPE)
+        self.qty = np.zeros(capacity, dtype=_fields.QTY_DTYPE)
+        self.time_ms = np.zeros(capacity, dtype=_fields.TIME_DTYPE)
+        self.side = np.zeros(capacity, dtype=_fields.SIDE_DTYPE)
+        self.trade_id = np.zeros(capacity, dtype=_fields.TRADE_ID_DTYPE)
+        # Trades ever appended, in a one-cell array so the kernel can advance it too.
+        self._total = np.zeros(1, dtype=np.int64)
+
+    @property
+    def total(self) -> int:
+        """Trades ever appended (by Python or by the kernel)."""
+        return int(self._total[0])
+
+    def attach(self, kernel: Any) -> None:
+        """Let ``kernel`` (a ``DepthBook``) write the trade frames it parses into this tape."""
+        kernel.attach_tape(self.price, self.qty, self.time_ms, self.side, self.trade_id, self._total)
 
     def __len__(self) -> int:
         return min(self.total, self.capacity)
@@ -199,13 +205,14 @@ class TradeTape:
         trade_id : int
             Binance trade id.
         """
-        i = self.total % self.capacity
+        total = int(self._total[0])
+        i = total % self.capacity
         self.price[i] = price
         self.qty[i] = qty
         self.time_ms[i] = time_ms
         self.side[i] = side
         self.trade_id[i] = trade_id
-        self.total += 1
+        self._total[0] = total + 1
 
     def rescale(self, price_factor: int, qty_factor: int) -> None:
         """Multiply every stored price and quantity in place (after the book's scale grew).

@@ -8,6 +8,7 @@
     ├── BookError
     │   └── BookNotReadyError                  the book is syncing / resyncing / stale
     ├── SymbolLimitError                       tracking one more symbol would pass the limit
+    ├── InsufficientDataError                  too few trades/seconds in an analytics window
     ├── BinanceError                           an error answer from Binance (or the emulator)
     │   ├── InvalidSymbolError                 -1121
     │   ├── InvalidIntervalError               -1120
@@ -20,6 +21,7 @@
     │   │   └── IPBannedError                  HTTP 418 (retry_after seconds)
     │   └── OrderOutcomeUnknownError           HTTP 5xx on an order: it may have executed
     ├── TransportError                         network failure talking to Binance
+    ├── MissingCredentialsError                a signed call without an API key and secret
     ├── TradingDisabledError                   trading was not enabled (or mainnet not opted in)
     └── StoreError
         ├── StorageLimitExceededError          code ``storage_limit_exceeded``
@@ -44,12 +46,12 @@ __all__ = [
     "InvalidIntervalError",
     "InvalidSignatureError",
     "InvalidSymbolError",
+    "MissingCredentialsError",
     "ObcoreError",
     "OrderOutcomeUnknownError",
     "OrderRejectedError",
     "PrecisionError",
     "RateLimitError",
-    "IPBannedError",
     "StoreError",
     "StoreLockedError",
     "StorageLimitExceededError",
@@ -174,6 +176,12 @@ class TransportError(ObcoreError):
     code = "network_error"
 
 
+class MissingCredentialsError(ObcoreError):
+    """A signed endpoint was called without an API key and secret configured."""
+
+    code = "missing_credentials"
+
+
 class TradingDisabledError(ObcoreError):
     code = "trading_disabled"
 
@@ -192,3 +200,29 @@ class StoreLockedError(StoreError):
 
 class InsufficientHistoryError(StoreError):
     code = "insufficient_historical_data"
+
+
+class InsufficientDataError(ObcoreError):
+    """Too few trades (or seconds) in an analytics window to answer.
+
+    Code ``insufficient_historical_data`` (SPEC.md, volume profile: fewer than 1000 trades).
+
+    Parameters
+    ----------
+    message : str
+        Names what was found and what is needed.
+    count : int
+        What the window holds (e.g. trades).
+    minimum : int
+        What the analysis needs.
+    """
+
+    code = "insufficient_historical_data"
+
+    def __init__(self, message: str, count: int, minimum: int):
+        super().__init__(message)
+        self.count = count
+        self.minimum = minimum
+
+
+__all__ += ["InsufficientDataError"]  # noqa: PLE0605 - appended by the analytics room

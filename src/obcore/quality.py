@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from obcore.errors import InvalidInputError
-from obcore.session import SyncState
+from obcore.session import STALE_AFTER_MS, SyncState
 from obcore.validation import check_symbol
 
 __all__ = [
@@ -37,8 +37,7 @@ __all__ = [
     "symbol_health",
 ]
 
-#: A LIVE book without a depth update for longer than this (ms) is not fresh.
-STALE_AFTER_MS = 5_000
+# STALE_AFTER_MS (re-exported): defined once, in obcore.session, beside SyncState.STALE.
 
 HealthStatus = Literal["ok", "degraded", "error"]
 _RANK: dict[str, int] = {"ok": 0, "degraded": 1, "error": 2}

@@ -26,15 +26,17 @@ from typing import Any
 
 import orjson
 
-from obcore._kernels import _book_py as _status
+from obcore._kernels import _layout as _status
 from obcore.book import Book
 from obcore.counters import SecondCounters, TradeTape
 from obcore.errors import InvalidInputError, PrecisionError
 from obcore.numbers import MAX_SCALE, decimal_places, parse_decimal
+from obcore.validation import SYMBOL_RE
 
-__all__ = ["BookSession", "SyncState", "event_second", "frame_second"]
+__all__ = ["STALE_AFTER_MS", "BookSession", "SyncState", "event_second", "frame_second"]
 
-_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+#: The one stale limit: a synced book whose last diff is older than this (ms) is STALE.
+STALE_AFTER_MS = 5_000
 _TRADE_TIME = re.compile(rb'"T":(\d+)')
 _EVENT_TIME = re.compile(rb'"E":(\d+)')
 _HEAD = 512
@@ -68,12 +70,18 @@ def event_second(payload: dict[str, Any]) -> int | None:
 
 
 class SyncState(str, Enum):
-    """Where a session stands in the sync procedure."""
+    """Where a session stands in the sync procedure.
 
-    SYNCING = "syncing"  # buffering diffs, waiting for (or bridging to) the first snapshot
-    LIVE = "live"  # every diff since the snapshot applied, no gap
-    RESYNCING = "resyncing"  # a gap or crossed book was seen; waiting for a fresh snapshot
-    STALE = "stale"  # synced, but no diff for longer than the shell's stale limit
+    The one string form of a state, everywhere (status and health reports, stored
+    snapshots, tool outputs), is its value, which equals its upper-case name:
+    ``SyncState.LIVE.value == "LIVE"``. The declaration order is the stored code
+    (``obcore.store.snapshot.STATE_CODES``).
+    """
+
+    SYNCING = "SYNCING"  # buffering diffs, waiting for (or bridging to) the first snapshot
+    LIVE = "LIVE"  # every diff since the snapshot applied, no gap
+    RESYNCING = "RESYNCING"  # a gap or crossed book was seen; waiting for a fresh snapshot
+    STALE = "STALE"  # synced, but no diff for longer than the stale limit (STALE_AFTER_MS)
 
 
 class BookSession:
@@ -105,13 +113,14 @@ class BookSession:
         trade_capacity: int = 1 << 18,
         max_buffer: int = 10_000,
     ):
-        if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
-            raise InvalidInputError(f"symbol {symbol!r} must match {_SYMBOL.pattern}")
+        if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+            raise InvalidInputError(f"symbol {symbol!r} must match {SYMBOL_RE.pattern}")
         self.symbol = symbol
         self.counters = SecondCounters(history_seconds)
         self.trades = TradeTape(trade_capacity)
         self.book = Book(price_scale or 0, qty_scale or 0, self.counters)
         self._kernel = self.book._kernel
+        self.trades.attach(self._kernel)  # the fast path tapes trade frames in the kernel
         self._buffer: deque[dict[str, Any]] = deque()
         self._max_buffer = max_buffer
         self._has_snapshot = False
@@ -183,7 +192,7 @@ class BookSession:
             return None
         return max(0, int(now_ms) - self.last_event_time_ms)
 
-    def mark_stale(self, now_ms: int, limit_ms: int = 5000) -> bool:
+    def mark_stale(self, now_ms: int, limit_ms: int = STALE_AFTER_MS) -> bool:
         """Flag a synced book whose last diff is older than ``limit_ms``; returns the flag.
 
         Parameters
@@ -229,13 +238,16 @@ class BookSession:
     def receive_frame(self, raw: bytes | str) -> bool:
         """Feed one raw WebSocket frame (bare payload or combined envelope).
 
-        Returns True when it was a depth event applied to a synced book. The depth path
-        parses the bytes in the compiled kernel without building Python objects.
+        Returns True when it was a depth event applied to a synced book. While the book is
+        live, depth and trade frames are parsed in the compiled kernel without building
+        Python objects (a trade goes to the counters and the tape there).
         """
         if self._fast:
             status = self._apply_json(raw)
             if status == _status.STATUS_APPLIED:
                 return True
+            if status == _status.STATUS_TRADE:
+                return False  # counted and taped by the kernel
             if status in (_status.STATUS_STALE, _status.STATUS_GAP, _status.STATUS_CROSSED):
                 return self._after_kernel_status(status, raw)
             # NOT_DEPTH, PRECISION, PARSE_ERROR: take the general path below.
@@ -279,8 +291,8 @@ class BookSession:
             if status in (_status.STATUS_GAP, _status.STATUS_CROSSED):
                 self._after_kernel_status(status, frames[i - 1])
                 applied -= status == _status.STATUS_CROSSED  # counted by the kernel, not live
-            elif status not in (_status.STATUS_APPLIED, _status.STATUS_STALE):
-                # A trade, a finer number or something unexpected: the general path.
+            elif status not in (_status.STATUS_APPLIED, _status.STATUS_STALE, _status.STATUS_TRADE):
+                # A finer number, another event or something unexpected: the general path.
                 self._fast = False
                 try:
                     applied += self.receive_frame(frames[i - 1])

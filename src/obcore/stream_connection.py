@@ -13,7 +13,8 @@ live socket (a *link*) subscribed to exactly that set — never a stream twice. 
   opened and subscribed while the old one still delivers; per stream, frames switch over
   once the new link's sequence (depth ``U``/``u``, aggTrade ``a``, trade ``t``) continues
   what the old link delivered, so nothing is lost or delivered twice; then the old link
-  is closed.
+  is closed. That rule is the sans-I/O :class:`obcore.handover.Handover`; this module is
+  its asyncio shell.
 
 Frames are handed to ``deliver(stream_name: bytes, raw: bytes, receive_time_ns: int)``
 without being parsed (the name is cut from the ``{"stream":"<name>","data":`` prefix).
@@ -27,18 +28,18 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from obcore.handover import Deliver, Handover, drain_passes, frame_sequence
+
 __all__ = ["StreamConnection", "backoff_delay", "frame_sequence", "stream_url"]
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[bytes, bytes, int], None]
 
 _PREFIX = b'{"stream":"'
 _MAX_PARAMS_PER_MESSAGE = 200  # keep each control frame small
@@ -91,25 +92,6 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> 
     return min(cap, delay * rng.uniform(0.75, 1.25))
 
 
-def frame_sequence(raw: bytes) -> tuple[int, int] | None:
-    """``(first, last)`` sequence numbers of a combined-stream frame, or None if unsequenced.
-
-    Depth diffs give ``(U, u)``, aggTrades ``(a, a)``, trades ``(t, t)``.
-    """
-    try:
-        data = orjson.loads(raw).get("data")
-        kind = data.get("e")
-        if kind == "depthUpdate":
-            return int(data["U"]), int(data["u"])
-        if kind == "aggTrade":
-            return int(data["a"]), int(data["a"])
-        if kind == "trade":
-            return int(data["t"]), int(data["t"])
-    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-        return None
-    return None
-
-
 class _Link:
     """One open socket and what it is subscribed to."""
 
@@ -125,107 +107,6 @@ class _Link:
         self.messages = 0
         self.reader: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
-
-
-class _Handover:
-    """Switch each stream from the old link to the new one without a gap or a duplicate.
-
-    Per stream: the old link keeps delivering until the new link has shown a frame whose
-    first sequence number is at most ``last + 1`` (``last`` = the old link's last
-    delivered). From then on the new link's frames are delivered, skipping those the old
-    link already delivered (``end <= last``), and the old link's are dropped. A new link
-    that runs *ahead* of the old one is buffered until the old one catches up.
-    """
-
-    def __init__(self, old: _Link, new: _Link, deliver: Deliver, settle_s: float):
-        self.old = old
-        self.new = new
-        self._deliver = deliver
-        self._settle_s = settle_s
-        self.started = time.monotonic()
-        self.first_new_frame: float | None = None
-        self.switched: set[bytes] = set()
-        self.seen: set[bytes] = set()
-        self.last: dict[bytes, int] = {}
-        self.floor: dict[bytes, int] = {}
-        self.buffers: dict[bytes, list[tuple[int, int, bytes, int]]] = {}
-
-    def on_frame(self, link: _Link, name: bytes, raw: bytes, t_ns: int) -> None:
-        self.seen.add(name)
-        if link is self.old:
-            if name in self.switched:
-                return  # the new link delivers this stream now
-            self._deliver(name, raw, t_ns)
-            seq = frame_sequence(raw)
-            if seq is not None:
-                self.last[name] = seq[1]
-                self._try_switch(name)
-            return
-        if self.first_new_frame is None:
-            self.first_new_frame = time.monotonic()
-        seq = frame_sequence(raw)
-        if name in self.switched:
-            floor = self.floor.get(name)
-            if floor is not None and seq is not None and seq[1] <= floor:
-                return  # already delivered by the old link
-            self.floor.pop(name, None)
-            self._deliver(name, raw, t_ns)
-            return
-        if seq is None:  # nothing to line up: take the new link's frames from now on
-            self.switched.add(name)
-            self._deliver(name, raw, t_ns)
-            return
-        self.buffers.setdefault(name, []).append((seq[0], seq[1], raw, t_ns))
-        self._try_switch(name)
-
-    def _try_switch(self, name: bytes) -> None:
-        last = self.last.get(name)
-        buffer = self.buffers.get(name)
-        if last is None or not buffer:
-            return
-        if buffer[0][0] <= last + 1:  # the new link covers everything after `last`
-            self._switch(name)
-
-    def _switch(self, name: bytes) -> None:
-        last = self.last.get(name)
-        self.switched.add(name)
-        if last is not None:
-            self.floor[name] = last
-        for _, end, raw, t_ns in self.buffers.pop(name, []):
-            if last is not None and end <= last:
-                continue
-            self.floor.pop(name, None)
-            self._deliver(name, raw, t_ns)
-
-    def done(self) -> bool:
-        """True when every depth stream seen so far has switched and the new link settled.
-
-        Trade streams need not wait: the new link was subscribed before the switch, so
-        every later trade is on it, and the floor drops the ones already delivered.
-        """
-        if self.first_new_frame is None:
-            return False
-        if time.monotonic() - self.first_new_frame < self._settle_s:
-            return False
-        return all(name in self.switched for name in self.seen if b"@depth" in name)
-
-    def force(self) -> dict[bytes, int]:
-        """Switch every stream now (done, timeout, or the old link died).
-
-        Returns
-        -------
-        dict
-            Stream name -> last sequence number the old link delivered, for streams whose
-            new frames have not yet passed it: the caller keeps dropping the new link's
-            frames up to there. A gap, if any, is left for the book's continuity check.
-        """
-        for name in list(self.buffers):
-            self._switch(name)
-        for name, last in self.last.items():
-            if name not in self.switched:
-                self.switched.add(name)
-                self.floor[name] = last
-        return dict(self.floor)
 
 
 class StreamConnection:
@@ -287,7 +168,7 @@ class StreamConnection:
         self.rejected: dict[str, str] = {}
         self.link: _Link | None = None
         self.incoming: _Link | None = None
-        self._handover: _Handover | None = None
+        self._handover: Handover | None = None
         self._drain: dict[bytes, int] = {}
         self._next_rotation_try = 0.0
         self._rotation_failures = 0
@@ -499,11 +380,8 @@ class StreamConnection:
                         if handover.done():
                             self._finish_handover()
                     elif link is self.link:
-                        if self._drain and name in self._drain:
-                            seq = frame_sequence(raw)
-                            if seq is not None and seq[1] <= self._drain[name]:
-                                continue  # the old link delivered it before the switch
-                            del self._drain[name]
+                        if self._drain and not drain_passes(self._drain, name, raw):
+                            continue  # the old link delivered it before the switch
                         self._deliver(name, raw, t_ns)
                     continue
                 self._on_control(link, raw)
@@ -662,7 +540,7 @@ class StreamConnection:
             await self._close_link(new)
             return
         self.incoming = new
-        self._handover = _Handover(old, new, self._deliver, self.handover_settle)
+        self._handover = Handover(old, new, self._deliver, self.handover_settle)
         self._wake.set()  # streams wanted since the URL was built
 
     def _finish_handover(self) -> None:

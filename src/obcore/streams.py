@@ -38,7 +38,7 @@ from obcore.errors import (
     TransportError,
 )
 from obcore.numbers import MAX_SCALE, decimal_places
-from obcore.session import BookSession, SyncState, frame_second
+from obcore.session import STALE_AFTER_MS, BookSession, SyncState, frame_second
 from obcore.stream_connection import StreamConnection, backoff_delay
 from obcore.validation import check_symbol
 
@@ -105,7 +105,8 @@ class StreamManager:
     max_connection_age : float
         Rotate a connection (overlapping, without a gap) after this many seconds.
     stale_after_ms : int
-        A LIVE book with no diff for this long is marked STALE.
+        A LIVE book with no diff for this long is marked STALE (default
+        ``obcore.session.STALE_AFTER_MS``).
     subscribe_timeout : float
         How long :meth:`track` waits for the subscription to be confirmed.
     snapshot_limit : int
@@ -138,7 +139,7 @@ class StreamManager:
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
         max_connection_age: float = 23.5 * 3600,
-        stale_after_ms: int = 5000,
+        stale_after_ms: int = STALE_AFTER_MS,
         subscribe_timeout: float = 10.0,
         snapshot_limit: int = 5000,
         tap: Tap | None = None,

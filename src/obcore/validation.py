@@ -18,6 +18,7 @@ __all__ = [
     "ORDER_TYPES",
     "RESPONSE_TYPES",
     "SYMBOL_PATTERN",
+    "SYMBOL_RE",
     "TIME_IN_FORCE",
     "check_choice",
     "check_int",
@@ -26,9 +27,10 @@ __all__ = [
     "check_symbols",
 ]
 
-#: The one symbol rule: 2-20 upper-case letters or digits (``ETHUSDT``).
+#: The one symbol rule of obcore and obmcp: 2-20 upper-case letters or digits (``ETHUSDT``).
 SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
-_SYMBOL_RE = re.compile(SYMBOL_PATTERN)
+#: :data:`SYMBOL_PATTERN` compiled.
+SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 
 # Case-sensitive: "1m" is a minute, "1M" a month.
 INTERVALS = (
@@ -43,14 +45,14 @@ RESPONSE_TYPES = ("ACK", "RESULT", "FULL")
 
 
 def check_symbol(symbol: object) -> str:
-    """Return ``symbol`` if it matches ``^[A-Z0-9]{2,20}$`` (e.g. ``"ETHUSDT"``).
+    """Return ``symbol`` if it matches :data:`SYMBOL_PATTERN` (e.g. ``"ETHUSDT"``).
 
     Raises
     ------
     InvalidInputError
         Naming the value; lower case is refused rather than silently fixed.
     """
-    if not isinstance(symbol, str) or not _SYMBOL_RE.match(symbol):
+    if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
         raise InvalidInputError(
             f"invalid symbol {symbol!r}: expected 2-20 upper-case letters or digits, e.g. 'ETHUSDT'"
         )

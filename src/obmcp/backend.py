@@ -101,7 +101,18 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         backend.streams = await _open_streams(stack, settings, client, ws_url)
         if settings.data_dir is not None and backend.streams is not None:
             backend.store = await _open_store(stack, settings, backend.streams)
+        await _warm_up_kernels()
         yield backend
+
+
+async def _warm_up_kernels() -> None:
+    """Compile (or load from Numba's cache) the analytics kernels before the first call."""
+    import anyio
+
+    import obcore.analytics  # noqa: F401  (importing the room registers its warm-ups)
+    from obcore._kernels import _numba
+
+    await anyio.to_thread.run_sync(_numba.warm_up)
 
 
 async def _open_store(

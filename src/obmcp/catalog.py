@@ -44,9 +44,11 @@ each transport reports it as a protocol error (MCP: JSON-RPC −32602).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
@@ -70,14 +72,37 @@ __all__ = [
     "Outcome",
     "ToolContext",
     "ToolEntry",
+    "current_progress",
     "describe_arguments_error",
     "describe_error",
     "invoke",
+    "reporting_progress",
     "wire_name",
 ]
 
 In = TypeVar("In", bound="Arguments")
 Out = TypeVar("Out", bound=BaseModel)
+
+
+#: ``await report(progress, total, message)`` for the call being run: MCP progress
+#: notifications (a no-op when the client sent no progress token), set by the transport.
+ProgressReport = Callable[[float, "float | None", "str | None"], Awaitable[None]]
+_PROGRESS: ContextVar[ProgressReport | None] = ContextVar("obmcp_progress", default=None)
+
+
+def current_progress() -> ProgressReport | None:
+    """The running call's progress reporter, or None (a tool's ``run`` reads it)."""
+    return _PROGRESS.get()
+
+
+@contextlib.contextmanager
+def reporting_progress(report: ProgressReport | None) -> Iterator[None]:
+    """Make ``report`` the progress reporter of the calls run inside (a transport sets it)."""
+    token = _PROGRESS.set(report)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 class Arguments(BaseModel):

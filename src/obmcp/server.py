@@ -22,7 +22,7 @@ from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Icon, InputR
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
-from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, wire_name
+from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, reporting_progress, wire_name
 from obmcp.config import ServerSettings
 from obmcp.tools import CATALOG
 
@@ -33,7 +33,9 @@ INSTRUCTIONS = (
     "Binance spot market data and live order books. Symbols are upper case (ETHUSDT). "
     "get_* tools query Binance's REST API; orderbook_* tools read books kept live from the "
     "depth-diff stream (a symbol is subscribed on first use). Every live-book answer has a "
-    "data_quality block: trust it only when ok is true."
+    "data_quality block: trust it only when ok is true. get_order_flow and get_volume_profile "
+    "compute exact analytics from the diff stream and aggregate trades (the profile back-fills "
+    "what was not collected live); their data_quality says what the window covers."
 )
 
 
@@ -140,7 +142,8 @@ class CatalogServer(MCPServer[Any]):
         """Run a catalog tool (or an ``add_tool`` one); an unknown name is JSON-RPC −32602."""
         entry = self._entries.get(name)
         if entry is not None:
-            return call_result(await invoke(entry, self._context, arguments))
+            with reporting_progress(None if context is None else context.report_progress):
+                return call_result(await invoke(entry, self._context, arguments))
         if name in self._sdk_tools:
             return await super().call_tool(name, arguments, context)
         known = ", ".join([*self._entries, *sorted(self._sdk_tools)])

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obcore import _kernels
-from obcore._kernels import _book_py
+from obcore._kernels import _layout
 from obcore.counters import FIELD_NAMES, N_FIELDS
 from obcore.numbers import format_decimal, to_decimal
 
@@ -41,15 +41,31 @@ def test_compiled_kernels_are_built_in_ci():
     assert "python" in IMPLEMENTATIONS
 
 
-def test_status_codes_and_field_count_agree():
+def test_compiled_kernel_constants_equal_the_layout():
+    """The Cython kernel's C enums are the numbers of ``_layout`` (it cannot import them)."""
     if "cython" not in IMPLEMENTATIONS:
         pytest.skip("compiled kernel not built (OBCORE_NO_EXTENSIONS=1)")
     from obcore._kernels import _book
 
-    for name in dir(_book_py):
-        if name.startswith("STATUS_"):
-            assert getattr(_book, name) == getattr(_book_py, name), name
-    assert _book.N_FIELDS == _book_py.N_FIELDS == len(FIELD_NAMES)
+    def numeric(value):
+        return isinstance(value, int) or (isinstance(value, tuple) and all(isinstance(v, int) for v in value))
+
+    shared = [name for name in _layout.__all__ if numeric(getattr(_layout, name))]
+    assert "STATUS_APPLIED" in shared and "QTY_FIELDS" in shared and "SIDE_FIELDS" in shared
+    for name in shared:
+        assert getattr(_book, name) == getattr(_layout, name), name
+    assert _book.N_FIELDS == _layout.N_FIELDS == len(FIELD_NAMES)
+
+
+def test_status_codes_are_defined_once():
+    """The facades re-export the layout's codes; the twin defines none of its own."""
+    from obcore import book
+    from obcore._kernels import _book_py
+
+    assert (book.APPLIED, book.STALE, book.GAP, book.CROSSED) == (
+        _layout.STATUS_APPLIED, _layout.STATUS_STALE, _layout.STATUS_GAP, _layout.STATUS_CROSSED)
+    assert sorted(_layout.STATUS_NAMES) == list(range(len(_layout.STATUS_NAMES)))
+    assert _book_py.__all__ == ["DepthBook"]
 
 
 level = st.tuples(st.integers(1, 400), st.integers(0, 50))
@@ -83,7 +99,7 @@ def test_random_messages_match_dict_reference(messages):
             bids = [(p % 200 + 1, q) for p, q in bids]
             asks = [(p % 200 + 201, q) for p, q in asks]
             status = book.apply_event(number, number, 1_000 * number, bids, asks)
-            assert status == _book_py.STATUS_APPLIED
+            assert status == _layout.STATUS_APPLIED
             _reference_apply(reference, (bids, asks))
         expected_bids = sorted(reference[0].items(), reverse=True)
         expected_asks = sorted(reference[1].items())
@@ -127,7 +143,7 @@ def test_apply_json_equals_apply_event_and_counters_match(messages, envelope, sp
                     status = book.apply_json(_frame(number, number, 700 * number, bids, asks, envelope, spaces))
                 else:
                     status = book.apply_event(number, number, 700 * number, bids, asks)
-                assert status == _book_py.STATUS_APPLIED
+                assert status == _layout.STATUS_APPLIED
                 if number % 5 == 0:
                     book.add_trade(150, 3, 700 * number + 1, -1)
             results.append((_book_levels(book, 0), _book_levels(book, 1), book.ring.copy(), book.current_second))
@@ -141,28 +157,28 @@ def test_apply_json_equals_apply_event_and_counters_match(messages, envelope, sp
 def test_continuity_statuses(make_book):
     book = make_book()
     book.load([100], [5], [101], [7], 10)
-    assert book.apply_event(5, 10, 1000, [(100, 1)], []) == _book_py.STATUS_STALE
-    assert book.apply_event(13, 14, 1000, [(100, 1)], []) == _book_py.STATUS_GAP
-    assert book.apply_event(8, 12, 1000, [(100, 1)], []) == _book_py.STATUS_APPLIED  # bridge event
+    assert book.apply_event(5, 10, 1000, [(100, 1)], []) == _layout.STATUS_STALE
+    assert book.apply_event(13, 14, 1000, [(100, 1)], []) == _layout.STATUS_GAP
+    assert book.apply_event(8, 12, 1000, [(100, 1)], []) == _layout.STATUS_APPLIED  # bridge event
     assert book.last_update_id == 12
-    assert book.apply_event(13, 13, 1000, [(101, 2)], []) == _book_py.STATUS_CROSSED
+    assert book.apply_event(13, 13, 1000, [(101, 2)], []) == _layout.STATUS_CROSSED
     assert book.best(0) == (101, 2)
 
 
 def test_json_statuses(make_book):
     book = make_book(price_scale=2, qty_scale=4)
     book.load([], [], [], [], 0)
-    assert book.apply_json(b'{"e":"aggTrade","E":1}') == _book_py.STATUS_NOT_DEPTH
-    assert book.apply_json(b"not json") == _book_py.STATUS_PARSE_ERROR
+    assert book.apply_json(b'{"e":"aggTrade","E":1}') == _layout.STATUS_NOT_DEPTH
+    assert book.apply_json(b"not json") == _layout.STATUS_PARSE_ERROR
     assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.234","1"]],"a":[]}') == (
-        _book_py.STATUS_PRECISION
+        _layout.STATUS_PRECISION
     )
     assert book.count(0) == 0  # nothing applied on a precision failure
     assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.x","1"]],"a":[]}') == (
-        _book_py.STATUS_PARSE_ERROR
+        _layout.STATUS_PARSE_ERROR
     )
     assert book.apply_json(b'{"e":"depthUpdate","E":1,"U":1,"u":1,"b":[["1.23","1"]],"a":[]}') == (
-        _book_py.STATUS_APPLIED
+        _layout.STATUS_APPLIED
     )
     assert book.best(0) == (123, 10000)
 
@@ -175,7 +191,7 @@ def test_counters_classify_additions_reductions_cancellations(make_book):
     # A taker sell of 4 at 100 explains 4 of the 6 removed at 100: 1 reduction, 2 cancelled.
     book.add_trade(100, 4, 5_000, -1)
     status = book.apply_event(2, 2, 5_010, [(100, 4), (99, 12), (98, 1)], [(101, 0), (102, 3)])
-    assert status == _book_py.STATUS_APPLIED
+    assert status == _layout.STATUS_APPLIED
     column = 5 % 8
     row = {name: int(ring[i, column]) for name, i in fields.items()}
     assert row["bid_updates"] == 3
@@ -255,7 +271,7 @@ def test_twin_only_run_passes():
 def test_apply_json_any_key_order(make_book, frame):
     book = make_book(price_scale=1, qty_scale=0)
     book.load([], [], [], [], 1)
-    assert book.apply_json(frame) == _book_py.STATUS_APPLIED
+    assert book.apply_json(frame) == _layout.STATUS_APPLIED
     assert book.best(0) == (15, 2) and book.best(1) == (25, 3)
     assert book.last_update_id == 2 and book.last_event_time == 5
 
@@ -275,5 +291,100 @@ def test_apply_json_any_key_order(make_book, frame):
 def test_apply_json_malformed_is_a_parse_error(make_book, frame):
     book = make_book(price_scale=1, qty_scale=0)
     book.load([], [], [], [], 1)
-    assert book.apply_json(frame) == _book_py.STATUS_PARSE_ERROR
+    assert book.apply_json(frame) == _layout.STATUS_PARSE_ERROR
     assert book.count(0) == 0 and book.last_update_id == 1
+
+
+def test_rescale_moves_the_ring_quantities_to_the_new_scale(make_book):
+    """Every quantity already in the ring is multiplied with the book (issue 9)."""
+    book = make_book(price_scale=2, qty_scale=1, capacity=4)
+    book.load([10000], [10], [10100], [20], 1)
+    book.add_trade(10100, 15, 1_000, 1)  # second 1: taker buy 1.5
+    assert book.apply_event(2, 2, 1_500, [(10000, 5)], [(10100, 5)]) == _layout.STATUS_APPLIED
+    counts_before = book.ring[[0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 19]].copy()
+    book.rescale(3, 3)
+    assert book.apply_event(3, 3, 2_500, [], [(101000, 5500)]) == _layout.STATUS_APPLIED
+    ring = book.ring
+    capacity = ring.shape[1] // 2
+    for column in (1 % capacity, 1 % capacity + capacity):
+        assert ring[17, column] == 1500  # buy qty 1.5
+        assert ring[5, column] == 500  # bid reduced 0.5
+        assert ring[6, column] == 500  # bid cancelled 0.5
+        assert ring[12, column] == 1500  # ask reduced 1.5, explained by the trade
+        assert ring[13, column] == 0
+    assert ring[11, 2 % capacity] == 5000  # 0.5 -> 5.5 after the rescale, second 2
+    np.testing.assert_array_equal(book.ring[[0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 19]][:, [1, 5]],
+                                  counts_before[:, [1, 5]])  # counts are not quantities
+
+
+def _tape(capacity=8):
+    from obcore.counters import TradeTape
+
+    return TradeTape(capacity)
+
+
+AGG = {"e": "aggTrade", "E": 2_001, "s": "ETHUSDT", "a": 41, "p": "100.50", "q": "0.125", "f": 1, "l": 2,
+       "T": 2_000, "m": True, "M": True}  # fmt: skip
+
+
+@pytest.mark.parametrize("envelope", [False, True])
+def test_trade_frames_are_parsed_counted_and_taped(make_book, envelope):
+    book = make_book(price_scale=2, qty_scale=4)
+    tape = _tape()
+    tape.attach(book)
+
+    def frame(payload):
+        return orjson.dumps({"stream": "ethusdt@trade", "data": payload} if envelope else payload)
+
+    assert book.apply_json(frame(AGG)) == _layout.STATUS_TRADE
+    # A trade stream frame: its id is "t"; the old form's "b"/"a" order ids are not ids.
+    trade = {"e": "trade", "E": 3_001, "s": "ETHUSDT", "t": 77, "p": "101", "q": "2", "b": 5, "a": 6,
+             "T": 3_000, "m": False, "M": True}  # fmt: skip
+    assert book.apply_json(frame(trade)) == _layout.STATUS_TRADE
+    reordered = {"T": 3_500, "q": "0.5", "m": False, "p": "99.99", "a": 78, "e": "aggTrade", "E": 3_600}
+    assert book.apply_json(frame(reordered)) == _layout.STATUS_TRADE
+    got = tape.latest()
+    assert got["price"].tolist() == [10050, 10100, 9999]
+    assert got["qty"].tolist() == [1250, 20000, 5000]
+    assert got["time_ms"].tolist() == [2_000, 3_000, 3_500]
+    assert got["side"].tolist() == [-1, 1, 1]
+    assert got["trade_id"].tolist() == [41, 77, 78]
+    ring = book.ring
+    assert ring[_layout.SELL_TRADES, 2] == 1 and ring[_layout.SELL_QTY, 2] == 1250
+    assert ring[_layout.BUY_TRADES, 3] == 2 and ring[_layout.BUY_QTY, 3] == 25000 and ring[_layout.TRADES, 3] == 2
+    # The taped trade explains the depth reduction it caused (not a cancel).
+    book.load([10000], [10000], [10050], [5000], 1)
+    book.apply_json(frame({**AGG, "T": 4_000, "E": 4_000, "m": False, "p": "100.50", "q": "0.2"}))
+    assert book.apply_event(2, 2, 4_100, [], [(10050, 3000)]) == _layout.STATUS_APPLIED
+    assert ring[_layout.SIDE_FIELDS + _layout.REDUCED_QTY, 4] == 2000
+    assert ring[_layout.SIDE_FIELDS + _layout.CANCELLED_QTY, 4] == 0
+
+
+def test_trade_frames_the_kernel_leaves_to_the_facade(make_book):
+    book = make_book(price_scale=2, qty_scale=4)
+    assert book.apply_json(orjson.dumps(AGG)) == _layout.STATUS_NOT_DEPTH  # no tape attached
+    tape = _tape()
+    tape.attach(book)
+    cases = {
+        _layout.STATUS_PRECISION: [{**AGG, "q": "0.00001"}, {**AGG, "p": "100.505"}],
+        _layout.STATUS_PARSE_ERROR: [
+            {**AGG, "m": "yes"}, {**AGG, "T": "2000"}, {**AGG, "T": 2000.5}, {**AGG, "a": -1},
+            {**AGG, "q": 0.5}, {k: v for k, v in AGG.items() if k != "q"}, {k: v for k, v in AGG.items() if k != "a"},
+            {**AGG, "p": "1e5"}, {**AGG, "e": "trade"},  # a trade frame has no "t" here
+        ],
+    }
+    for status, payloads in cases.items():
+        for payload in payloads:
+            assert book.apply_json(orjson.dumps(payload)) == status, payload
+    assert tape.total == 0 and not book.ring.any()
+
+
+def test_the_batch_runs_through_trade_frames(make_book):
+    book = make_book(price_scale=2, qty_scale=4)
+    tape = _tape()
+    tape.attach(book)
+    book.load([10000], [10000], [10100], [10000], 1)
+    depth = {"e": "depthUpdate", "E": 2_000, "s": "ETHUSDT", "U": 2, "u": 2, "b": [["100.00", "0.5"]], "a": []}
+    frames = [orjson.dumps(AGG), orjson.dumps(depth), orjson.dumps({**AGG, "a": 42}), orjson.dumps({**AGG, "q": "1e"})]
+    assert book.apply_json_batch(frames) == (4, _layout.STATUS_PARSE_ERROR, 1)
+    assert tape.total == 2 and tape.latest()["trade_id"].tolist() == [41, 42]

@@ -69,7 +69,7 @@ def record_from_emulator(out: Path, paths, symbols: list[str], seconds: float = 
 def check_same_books(symbols, result, sessions):
     for symbol in symbols:
         live = result["health"]["symbols"][symbol]
-        assert live["state"] == "live"
+        assert live["state"] == "LIVE"
         session = sessions[symbol]
         assert session.state is SyncState.LIVE
         # Exact values, whatever the scales: the live session takes them from exchangeInfo,
@@ -118,7 +118,7 @@ def test_cli_records_from_the_emulator(tmp_path):
 
     code, err = asyncio.run(main_())
     assert code == 0, err
-    assert "ETHUSDT: state live" in err
+    assert "ETHUSDT: state LIVE" in err
     session = replayed_books(out)["ETHUSDT"]
     assert session.state is SyncState.LIVE and session.gap_count == 0 and session.events_applied > 5
 
@@ -155,7 +155,7 @@ def test_cli_unknown_symbol_is_reported_and_exits_2(tmp_path):
     assert "FOOUSDT: not recorded" in err and "-1121" in err
     assert "not recorded: FOOUSDT" in err.splitlines()[-1]
     # The valid symbol is still recorded in full.
-    assert "ETHUSDT: state live" in err
+    assert "ETHUSDT: state LIVE" in err
     assert replayed_books(out)["ETHUSDT"].state is SyncState.LIVE
 
 

@@ -244,3 +244,83 @@ def test_gapped_event_bridges_to_an_older_snapshot_with_its_levels(feed):
     assert session.state is SyncState.LIVE and session.last_update_id == 15
     bid_prices, bid_qtys, _, _ = session.book.top(5)
     assert dict(zip(bid_prices.tolist(), bid_qtys.tolist())) == {9930: 40, 9900: 10}
+
+
+def test_counter_window_spanning_a_qty_rescale_is_in_one_scale(feed):
+    """Issue 9: the ring's quantity fields follow the book when qty_scale grows.
+
+    Second 0 is counted at qty scale 1; a finer trade in second 1 moves the session to
+    scale 3. A window over both seconds must read every quantity in scale 3.
+    """
+    session = synced(feed)  # scale 1; the bridge event added 3.0 at 99.5 in second 0
+    second = 1_700_000_000
+
+    def trade(trade_id, qty, time_ms, maker):
+        return {"e": "aggTrade", "E": time_ms, "s": "ETHUSDT", "a": trade_id, "p": "100.00", "q": qty,
+                "f": 1, "l": 1, "T": time_ms, "m": maker, "M": True}  # fmt: skip
+
+    feed(session, trade(1, "1.5", second * 1000 + 100, False))  # taker buy of 1.5 in second 0
+    feed(session, diff(11, 11, bids=[("99.5", "1.0")], time_ms=second * 1000 + 200))  # reduced by 2.0
+    before = session.counters.totals(second, 1)
+    assert before["buy_qty"] == 15 and before["bid_reduced_qty"] == 20 and before["bid_cancelled_qty"] == 20
+    feed(session, trade(2, "0.125", second * 1000 + 1100, True))  # finer: scale 1 -> 3, second 1
+    feed(session, diff(12, 12, asks=[("101.00", "2.5")], time_ms=second * 1000 + 1200))  # added 0.5
+    assert session.qty_scale == 3
+    totals = session.counters.totals(second + 1, 2)
+    assert totals["buy_qty"] == 1500 and totals["sell_qty"] == 125
+    assert totals["bid_added_qty"] == 3000  # the bridge event's 3.0, now in thousandths
+    assert totals["bid_reduced_qty"] == 2000 and totals["bid_cancelled_qty"] == 2000
+    assert totals["ask_added_qty"] == 500
+    assert session.counters.totals(second, 1)["buy_qty"] == 1500
+    tape = session.trades.since(0)
+    assert tape["qty"].tolist() == [1500, 125]
+
+
+def test_trades_through_the_kernel_equal_the_general_path():
+    """Live, trade frames are parsed in the kernel; the tape and counters must be exactly
+    what the parsed-payload path gives, across a rescale and old-form trade frames."""
+    import random
+
+    rng = random.Random(9)
+    second = 1_700_000_000
+    payloads = []
+    for k in range(400):
+        time_ms = second * 1000 + 10 * k
+        qty = f"{rng.randint(1, 999)}.{rng.randint(0, 9)}" if k < 300 else f"0.{rng.randint(1, 999):03d}"
+        if rng.random() < 0.5:
+            payloads.append({"e": "aggTrade", "E": time_ms, "s": "ETHUSDT", "a": k, "p": f"{rng.randint(95, 105)}.00",
+                             "q": qty, "f": k, "l": k, "T": time_ms, "m": rng.random() < 0.5, "M": True})  # fmt: skip
+        else:
+            payloads.append({"e": "trade", "E": time_ms, "s": "ETHUSDT", "t": k, "p": f"{rng.randint(95, 105)}.5",
+                             "q": qty, "b": 1, "a": 2, "T": time_ms, "m": rng.random() < 0.5, "M": True})  # fmt: skip
+    frames = [orjson.dumps({"stream": "ethusdt@trade", "data": payload}) for payload in payloads]
+
+    def run(feed):
+        session = BookSession("ETHUSDT", price_scale=2, qty_scale=1)
+        session.receive(diff(5, 10, bids=[("99.5", "3")]))
+        session.receive_snapshot(snapshot(8))
+        assert session.state is SyncState.LIVE
+        general_path = session._receive_trade
+        session.general_trades = 0
+
+        def counted(payload):
+            session.general_trades += 1
+            general_path(payload)
+
+        session._receive_trade = counted
+        feed(session)
+        return session
+
+    general = run(lambda session: [session.receive(payload) for payload in payloads])
+    one_by_one = run(lambda session: [session.receive_frame(frame) for frame in frames])
+    batched = run(lambda session: session.receive_frames(frames))
+    assert general.qty_scale == 3  # the last 100 trades were finer: one rescale
+    expected = general.trades.latest()
+    for session in (one_by_one, batched):
+        assert session.qty_scale == general.qty_scale and session.price_scale == general.price_scale
+        got = session.trades.latest()
+        for name in expected:
+            assert got[name].tolist() == expected[name].tolist(), name
+        assert np.array_equal(session.counters.window(second + 3, 5), general.counters.window(second + 3, 5))
+        assert 1 <= session.general_trades <= 3  # only the finer numbers (the rescales) left the kernel
+    assert len(expected["qty"]) == 400 and general.general_trades == 400

@@ -84,7 +84,7 @@ def test_track_syncs_to_the_true_book_and_reports_health():
         assert await book_matches_truth(emu, session)
         health = manager.health()
         symbol = health["symbols"]["ETHUSDT"]
-        assert symbol["state"] == "live" and symbol["connected"] and symbol["snapshots"] == 1
+        assert symbol["state"] == "LIVE" and symbol["connected"] and symbol["snapshots"] == 1
         assert symbol["last_update_id"] == session.last_update_id
         assert symbol["last_message_age_s"] < 1.0
         (connection,) = health["connections"]
@@ -166,7 +166,7 @@ def test_disconnect_reconnects_once_and_resyncs():
         health = manager.health()
         assert health["connections"][0]["reconnects"] == 1
         assert server_streams(emu) == [["ethusdt@aggTrade", "ethusdt@depth@100ms"]]
-        assert health["symbols"]["ETHUSDT"]["state"] == "live"
+        assert health["symbols"]["ETHUSDT"]["state"] == "LIVE"
 
     run(scenario)
 

@@ -10,6 +10,7 @@ from obmcp.backend import Backend
 from obmcp.config import ServerSettings
 from obcore.validation import SYMBOL_PATTERN
 from obmcp.server import build_server
+from obmcp.tools.analytics import ANALYTICS_TOOLS
 from obmcp.tools.book import BOOK_TOOLS
 from obmcp.tools.market import MARKET_TOOLS
 from tests.obmcp.conftest import FakeStreams
@@ -28,11 +29,12 @@ async def _client(backend, **settings):
     return Client(build_server(ServerSettings(**settings), backend), mode="legacy")
 
 
-async def test_exactly_the_nine_tools_with_schemas(backend):
+async def test_exactly_the_eleven_tools_with_schemas(backend):
     async with await _client(backend) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    # the nine, plus ChatGPT's connector pair, named exactly (tests/obmcp/test_connector.py)
-    assert sorted(tools) == sorted([*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS), "search", "fetch"])
+    # plus ChatGPT's connector pair, named exactly (tests/obmcp/test_connector.py)
+    expected = [*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS), "search", "fetch"]
+    assert sorted(tools) == sorted(expected)
     for tool in tools.values():
         assert tool.output_schema and tool.output_schema["type"] == "object"
         assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False

@@ -10,7 +10,26 @@ STATUS_CROSSED: int
 STATUS_PARSE_ERROR: int
 STATUS_PRECISION: int
 STATUS_NOT_DEPTH: int
+STATUS_TRADE: int
 N_FIELDS: int
+UPDATES: int
+ADDITIONS: int
+REDUCTIONS: int
+CANCELLATIONS: int
+ADDED_QTY: int
+REDUCED_QTY: int
+CANCELLED_QTY: int
+SIDE_FIELDS: int
+TRADES: int
+BUY_TRADES: int
+SELL_TRADES: int
+BUY_QTY: int
+SELL_QTY: int
+MESSAGES: int
+MAX_PENDING_TRADES: int
+QTY_FIELDS: tuple[int, ...]
+BID: int
+ASK: int
 
 class DepthBook:
     price_scale: int
@@ -30,6 +49,8 @@ class DepthBook:
              ask_qtys: Sequence[int], last_update_id: int) -> None: ...
     def clear(self) -> None: ...
     def rescale(self, price_scale: int, qty_scale: int) -> None: ...
+    def attach_tape(self, price: npt.NDArray[np.int64], qty: npt.NDArray[np.int64], time_ms: npt.NDArray[np.int64],
+                    side: npt.NDArray[np.int8], trade_id: npt.NDArray[np.int64], total: npt.NDArray[np.int64]) -> None: ...
     def add_trade(self, price: int, qty: int, time_ms: int, taker_side: int) -> None: ...
     def apply_event(self, first_id: int, last_id: int, event_time: int,
                     bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]) -> int: ...

@@ -26,20 +26,9 @@ cdef extern from "Python.h":
     char* PyBytes_AS_STRING(object)
     Py_ssize_t PyBytes_GET_SIZE(object)
 
-cdef enum:
-    SIDE_FIELDS = 7
-    MAX_PENDING = 256
-
-# Status codes: keep equal to _book_py.STATUS_* (tests check).
-STATUS_APPLIED = 0
-STATUS_STALE = 1
-STATUS_GAP = 2
-STATUS_CROSSED = 3
-STATUS_PARSE_ERROR = 4
-STATUS_PRECISION = 5
-STATUS_NOT_DEPTH = 6
-N_FIELDS = 20
-
+# The layout of ``_layout.py`` as compile-time C values: Cython cannot take them from a
+# Python module. They are exported below and ``tests/obcore/test_kernels.py`` checks each
+# one against ``_layout``.
 cdef enum:
     S_APPLIED = 0
     S_STALE = 1
@@ -48,6 +37,7 @@ cdef enum:
     S_PARSE = 4
     S_PRECISION = 5
     S_NOT_DEPTH = 6
+    S_TRADE = 7
 
 cdef enum:
     F_UPDATES = 0
@@ -57,6 +47,7 @@ cdef enum:
     F_ADDED_QTY = 4
     F_REDUCED_QTY = 5
     F_CANCELLED_QTY = 6
+    N_SIDE_FIELDS = 7
     F_TRADES = 14
     F_BUY_TRADES = 15
     F_SELL_TRADES = 16
@@ -64,6 +55,40 @@ cdef enum:
     F_SELL_QTY = 18
     F_MESSAGES = 19
     NFIELDS = 20
+    MAX_PENDING = 256
+    N_QTY_FIELDS = 8
+
+cdef int QTY_FIELD_LIST[N_QTY_FIELDS]
+QTY_FIELD_LIST[:] = [F_ADDED_QTY, F_REDUCED_QTY, F_CANCELLED_QTY, N_SIDE_FIELDS + F_ADDED_QTY,
+                     N_SIDE_FIELDS + F_REDUCED_QTY, N_SIDE_FIELDS + F_CANCELLED_QTY, F_BUY_QTY, F_SELL_QTY]
+
+STATUS_APPLIED = S_APPLIED
+STATUS_STALE = S_STALE
+STATUS_GAP = S_GAP
+STATUS_CROSSED = S_CROSSED
+STATUS_PARSE_ERROR = S_PARSE
+STATUS_PRECISION = S_PRECISION
+STATUS_NOT_DEPTH = S_NOT_DEPTH
+STATUS_TRADE = S_TRADE
+UPDATES = F_UPDATES
+ADDITIONS = F_ADDITIONS
+REDUCTIONS = F_REDUCTIONS
+CANCELLATIONS = F_CANCELLATIONS
+ADDED_QTY = F_ADDED_QTY
+REDUCED_QTY = F_REDUCED_QTY
+CANCELLED_QTY = F_CANCELLED_QTY
+SIDE_FIELDS = N_SIDE_FIELDS
+TRADES = F_TRADES
+BUY_TRADES = F_BUY_TRADES
+SELL_TRADES = F_SELL_TRADES
+BUY_QTY = F_BUY_QTY
+SELL_QTY = F_SELL_QTY
+MESSAGES = F_MESSAGES
+N_FIELDS = NFIELDS
+MAX_PENDING_TRADES = MAX_PENDING
+QTY_FIELDS = tuple(QTY_FIELD_LIST[f] for f in range(N_QTY_FIELDS))
+BID = 0
+ASK = 1
 
 cdef struct Side:
     int64_t* keys
@@ -290,6 +315,22 @@ cdef inline Py_ssize_t parse_quoted(const char* s, Py_ssize_t i, Py_ssize_t n, i
     return i + 1
 
 
+cdef inline bint value_ends(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """A JSON value parsed in place ended at s[i] (a delimiter, or the end)."""
+    return i >= n or s[i] == 44 or s[i] == 125 or s[i] == 93 or s[i] == 32 or s[i] == 10 or s[i] == 13 or s[i] == 9
+
+
+cdef inline bint text_at(const char* s, Py_ssize_t i, Py_ssize_t n, const char* text, Py_ssize_t length) noexcept nogil:
+    """s[i:i + length] == text."""
+    cdef Py_ssize_t j
+    if n - i < length:
+        return False
+    for j in range(length):
+        if s[i + j] != text[j]:
+            return False
+    return True
+
+
 cdef inline Py_ssize_t parse_int(const char* s, Py_ssize_t i, Py_ssize_t n, int64_t* out) nogil:
     cdef int64_t value = 0
     cdef Py_ssize_t start = i
@@ -324,9 +365,14 @@ cdef class DepthBook:
     cdef int64_t pend_time[MAX_PENDING]
     cdef int pend_side[MAX_PENDING]
     cdef int n_pend
-    cdef int64_t acc[2 * SIDE_FIELDS]
+    cdef int64_t acc[2 * N_SIDE_FIELDS]
     cdef int64_t* scratch
     cdef Py_ssize_t scratch_cap
+    # The trade tape (a TradeTape's arrays) trade frames are written to, if attached.
+    cdef bint has_tape
+    cdef int64_t[::1] tape_price, tape_qty, tape_time, tape_id, tape_total
+    cdef signed char[::1] tape_side
+    cdef Py_ssize_t tape_cap
 
     def __cinit__(self, int price_scale, int qty_scale, ring):
         cdef int j
@@ -338,7 +384,9 @@ cdef class DepthBook:
         self.scratch = NULL
         self.scratch_cap = 0
         self.n_pend = 0
-        for j in range(2 * SIDE_FIELDS):
+        self.has_tape = False
+        self.tape_cap = 0
+        for j in range(2 * N_SIDE_FIELDS):
             self.acc[j] = 0
 
     def __init__(self, int price_scale, int qty_scale, ring):
@@ -410,11 +458,16 @@ cdef class DepthBook:
         self.n_pend = 0
 
     def rescale(self, int price_scale, int qty_scale):
-        """Move to finer scales (both must be >= the current ones)."""
+        """Move to finer scales (both must be >= the current ones); the ring's quantity
+        fields move too, so a window spanning the rescale reads one scale."""
         cdef int64_t price_factor = int(10) ** int(price_scale - self.price_scale)
         cdef int64_t qty_factor = int(10) ** int(qty_scale - self.qty_scale)
         cdef Py_ssize_t j
-        cdef int side
+        cdef int side, f
+        if qty_factor != 1:
+            for f in range(N_QTY_FIELDS):
+                for j in range(2 * self.capacity):
+                    self._ring[QTY_FIELD_LIST[f], j] *= qty_factor
         for side in range(2):
             for j in range(self.sides[side].n):
                 self.sides[side].keys[j] *= price_factor
@@ -450,8 +503,69 @@ cdef class DepthBook:
             self._ring[field, column + self.capacity] += amount
 
     # -------------------------------------------------------------- trades
+    def attach_tape(self, price, qty, time_ms, side, trade_id, total):
+        """Write the trades ``apply_json`` parses into these arrays (a ``TradeTape``'s):
+        row ``total[0] % len(price)``, then ``total[0] += 1``."""
+        cdef Py_ssize_t cap = len(price)
+        if cap < 1 or len(qty) != cap or len(time_ms) != cap or len(side) != cap or len(trade_id) != cap or len(total) != 1:
+            raise InvalidInputError(f"tape arrays disagree: {cap} prices, {len(qty)} qtys, {len(time_ms)} times, "
+                                    f"{len(side)} sides, {len(trade_id)} ids, {len(total)} totals (expected 1)")
+        self.tape_price = price
+        self.tape_qty = qty
+        self.tape_time = time_ms
+        self.tape_side = side
+        self.tape_id = trade_id
+        self.tape_total = total
+        self.tape_cap = cap
+        self.has_tape = True
+
     def add_trade(self, int64_t price, int64_t qty, int64_t time_ms, int taker_side):
         """Count a trade; remember it so the depth reduction it causes is not a cancel."""
+        self._add_trade(price, qty, time_ms, taker_side)
+
+    cdef int _apply_trade(self, const char* s, Py_ssize_t n, Py_ssize_t price_at, Py_ssize_t qty_at,
+                          Py_ssize_t time_at, Py_ssize_t maker_at, Py_ssize_t id_at) except -1:
+        """Parse a trade's fields (found by the scan at these offsets), count and tape it.
+
+        Anything but the exact Binance form (quoted decimals, integer ``T`` and id, boolean
+        ``m``) is S_PARSE, left to the facade's general path; a too-fine number is
+        S_PRECISION (the facade rescales, then counts it).
+        """
+        cdef int64_t price = 0, qty = 0, time_ms = 0, trade_id = 0, total
+        cdef int status = S_APPLIED, side
+        cdef Py_ssize_t j, row
+        if price_at < 0 or qty_at < 0 or time_at < 0 or maker_at < 0 or id_at < 0:
+            return S_PARSE
+        if s[price_at] != 34 or parse_quoted(s, price_at, n, self.price_scale, &price, &status) < 0:
+            return S_PARSE
+        if s[qty_at] != 34 or parse_quoted(s, qty_at, n, self.qty_scale, &qty, &status) < 0:
+            return S_PARSE
+        j = parse_int(s, time_at, n, &time_ms)
+        if j < 0 or not value_ends(s, j, n):
+            return S_PARSE
+        j = parse_int(s, id_at, n, &trade_id)
+        if j < 0 or not value_ends(s, j, n):
+            return S_PARSE
+        if text_at(s, maker_at, n, b"true", 4) and value_ends(s, maker_at + 4, n):
+            side = -1  # m: the buyer is the maker, so the taker sold
+        elif text_at(s, maker_at, n, b"false", 5) and value_ends(s, maker_at + 5, n):
+            side = 1
+        else:
+            return S_PARSE
+        if status == S_PRECISION:
+            return S_PRECISION
+        self._add_trade(price, qty, time_ms, side)
+        total = self.tape_total[0]
+        row = total % self.tape_cap
+        self.tape_price[row] = price
+        self.tape_qty[row] = qty
+        self.tape_time[row] = time_ms
+        self.tape_side[row] = <signed char> side
+        self.tape_id[row] = trade_id
+        self.tape_total[0] = total + 1
+        return S_TRADE
+
+    cdef void _add_trade(self, int64_t price, int64_t qty, int64_t time_ms, int taker_side) noexcept:
         cdef Py_ssize_t column = self._slot(time_ms // 1000)
         self._count(column, F_TRADES, 1)
         if taker_side > 0:
@@ -509,7 +623,7 @@ cdef class DepthBook:
         cdef bint found = i < book.n and book.keys[i] == key
         cdef int64_t old = book.qtys[i] if found else 0
         cdef int64_t reduced, cancelled
-        cdef int base = side * SIDE_FIELDS
+        cdef int base = side * N_SIDE_FIELDS
         self.acc[base + F_UPDATES] += 1
         if qty > old:
             self.acc[base + F_ADDITIONS] += 1
@@ -554,7 +668,7 @@ cdef class DepthBook:
         # The side counters of one event are summed in ``acc`` and written to the ring
         # once here: two ring cells per field instead of two per level change.
         cdef int f
-        for f in range(2 * SIDE_FIELDS):
+        for f in range(2 * N_SIDE_FIELDS):
             if self.acc[f] != 0:
                 if column >= 0:
                     self._ring[f, column] += self.acc[f]
@@ -738,14 +852,15 @@ cdef class DepthBook:
         return -1
 
     def apply_json(self, raw):
-        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it."""
+        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it; with
+        a tape attached, a trade frame (``aggTrade`` / ``trade``) is counted and taped."""
         if isinstance(raw, str):
             raw = (<str> raw).encode()
         return self._apply_json(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
 
     def apply_json_batch(self, list frames, Py_ssize_t start=0):
         """Apply ``frames[start:]`` until a frame needs the caller (any status but
-        APPLIED or STALE) or the end. Returns (next_index, last_status, applied)."""
+        APPLIED, STALE or TRADE) or the end. Returns (next_index, last_status, applied)."""
         cdef Py_ssize_t i, n = len(frames)
         cdef int status = S_APPLIED
         cdef int64_t before = self.events_applied
@@ -757,14 +872,15 @@ cdef class DepthBook:
             elif not isinstance(raw, bytes):
                 raw = bytes(raw)
             status = self._apply_json(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
-            if status != S_APPLIED and status != S_STALE:
+            if status != S_APPLIED and status != S_STALE and status != S_TRADE:
                 return i + 1, status, self.events_applied - before
         return n, status, self.events_applied - before
 
     cdef int _apply_json(self, const char* s, Py_ssize_t n) except -1:
         cdef Py_ssize_t i = skip_ws(s, 0, n), key_start, key_end, key_len
         cdef int status = S_APPLIED
-        cdef bint is_depth = False, seen_event = False
+        cdef bint is_depth = False, seen_event = False, is_agg = False, is_trade = False
+        cdef Py_ssize_t price_at = -1, qty_at = -1, time_at = -1, maker_at = -1, trade_id_at = -1
         cdef int64_t first_id = -1, last_id = -1, event_time = -1
         cdef Py_ssize_t n_bids = 0, n_asks = 0
         cdef Py_ssize_t bid_start = -1, ask_start = -1
@@ -798,6 +914,24 @@ cdef class DepthBook:
                     seen_event = True
                     is_depth = (n - i > 13 and s[i] == 34 and s[i + 1] == 100 and s[i + 6] == 85
                                 and s[i + 12] == 34)
+                    if not is_depth and self.has_tape:
+                        is_agg = text_at(s, i, n, b'"aggTrade"', 10)
+                        is_trade = text_at(s, i, n, b'"trade"', 7)
+                    i = skip_value(s, i, n)
+                elif s[key_start] == 112:  # "p"
+                    price_at = i
+                    i = skip_value(s, i, n)
+                elif s[key_start] == 113:  # "q"
+                    qty_at = i
+                    i = skip_value(s, i, n)
+                elif s[key_start] == 84:  # "T"
+                    time_at = i
+                    i = skip_value(s, i, n)
+                elif s[key_start] == 109:  # "m"
+                    maker_at = i
+                    i = skip_value(s, i, n)
+                elif s[key_start] == 116:  # "t"
+                    trade_id_at = i
                     i = skip_value(s, i, n)
                 elif s[key_start] == 69:  # "E"
                     i = parse_int(s, i, n, &event_time)
@@ -838,6 +972,10 @@ cdef class DepthBook:
         if not seen_event:
             return S_PARSE
         if not is_depth:
+            if is_agg:  # an aggTrade's id is "a"
+                return self._apply_trade(s, n, price_at, qty_at, time_at, maker_at, ask_start)
+            if is_trade:
+                return self._apply_trade(s, n, price_at, qty_at, time_at, maker_at, trade_id_at)
             return S_NOT_DEPTH
         if status == S_PARSE or first_id < 0 or last_id < 0 or event_time < 0:
             return S_PARSE

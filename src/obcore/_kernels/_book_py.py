@@ -10,7 +10,7 @@ routine and the frequent near-touch changes touch the end of the list. There is 
 price window, so no level is ever lost however far it is from the mid.
 
 The kernel validates nothing beyond what it must to stay memory-safe; it reports
-outcomes as status codes (``STATUS_*``) and leaves errors to the facade.
+outcomes as status codes (``STATUS_*`` of ``_layout``) and leaves errors to the facade.
 """
 
 from __future__ import annotations
@@ -20,43 +20,37 @@ from bisect import bisect_left
 import numpy as np
 import orjson
 
+from obcore._kernels._layout import (
+    ADDED_QTY,
+    ADDITIONS,
+    ASK,
+    BID,
+    BUY_QTY,
+    BUY_TRADES,
+    CANCELLATIONS,
+    CANCELLED_QTY,
+    MAX_PENDING_TRADES,
+    MESSAGES,
+    QTY_FIELDS,
+    REDUCED_QTY,
+    REDUCTIONS,
+    SELL_QTY,
+    SELL_TRADES,
+    SIDE_FIELDS,
+    STATUS_APPLIED,
+    STATUS_CROSSED,
+    STATUS_GAP,
+    STATUS_NOT_DEPTH,
+    STATUS_PARSE_ERROR,
+    STATUS_PRECISION,
+    STATUS_STALE,
+    STATUS_TRADE,
+    TRADES,
+    UPDATES,
+)
 from obcore.errors import InvalidInputError
 
-__all__ = [
-    "DepthBook",
-    "N_FIELDS",
-    "STATUS_APPLIED",
-    "STATUS_CROSSED",
-    "STATUS_GAP",
-    "STATUS_NOT_DEPTH",
-    "STATUS_PARSE_ERROR",
-    "STATUS_PRECISION",
-    "STATUS_STALE",
-]
-
-# Status codes (shared with _book.pyx; a test checks they agree).
-STATUS_APPLIED = 0
-STATUS_STALE = 1  # u <= last update id: already applied, ignored
-STATUS_GAP = 2  # U > last update id + 1: events were missed
-STATUS_CROSSED = 3  # applied, and now best bid >= best ask
-STATUS_PARSE_ERROR = 4
-STATUS_PRECISION = 5  # a number has more decimals than the scale; nothing applied
-STATUS_NOT_DEPTH = 6  # a well-formed payload that is not a depthUpdate
-
-# Counter fields: per side (bid block, then ask block at +SIDE_FIELDS), then trades.
-UPDATES, ADDITIONS, REDUCTIONS, CANCELLATIONS, ADDED_QTY, REDUCED_QTY, CANCELLED_QTY = range(7)
-SIDE_FIELDS = 7
-TRADES = 14
-BUY_TRADES = 15
-SELL_TRADES = 16
-BUY_QTY = 17
-SELL_QTY = 18
-MESSAGES = 19
-N_FIELDS = 20
-
-BID = 0
-ASK = 1
-MAX_PENDING_TRADES = 256
+__all__ = ["DepthBook"]
 
 
 def _parse_scaled(text: str, scale: int) -> int | None:
@@ -121,6 +115,12 @@ class DepthBook:
         self.events_applied = 0
         self.events_stale = 0
         self.pending: list[list[int]] = []  # [price, qty_left, time_ms, side_hit]
+        self.tape: tuple | None = None  # (price, qty, time_ms, side, trade_id, total) arrays
+
+    def attach_tape(self, price, qty, time_ms, side, trade_id, total) -> None:
+        """Write the trades ``apply_json`` parses into these arrays (a ``TradeTape``'s):
+        row ``total[0] % len(price)``, then ``total[0] += 1``."""
+        self.tape = (price, qty, time_ms, side, trade_id, total)
 
     # ----------------------------------------------------------------- loading
     def load(self, bid_prices, bid_qtys, ask_prices, ask_qtys, last_update_id: int) -> None:
@@ -140,9 +140,17 @@ class DepthBook:
         self.pending.clear()
 
     def rescale(self, price_scale: int, qty_scale: int) -> None:
-        """Move to finer scales (both must be >= the current ones)."""
+        """Move to finer scales (both must be >= the current ones).
+
+        Every stored quantity moves with the book: the levels, the pending trades and the
+        quantity fields of every second in the ring, so a window spanning the rescale
+        reads one scale.
+        """
         price_factor = 10 ** (price_scale - self.price_scale)
         qty_factor = 10 ** (qty_scale - self.qty_scale)
+        if qty_factor != 1:
+            for field in QTY_FIELDS:
+                self.ring[field] *= qty_factor
         for side in (BID, ASK):
             self.keys[side] = [p * price_factor for p in self.keys[side]]
             self.qtys[side] = [q * qty_factor for q in self.qtys[side]]
@@ -294,17 +302,18 @@ class DepthBook:
 
     def apply_json_batch(self, frames: list, start: int = 0) -> tuple[int, int, int]:
         """Apply ``frames[start:]`` until a frame needs the caller (any status but
-        APPLIED or STALE) or the end. Returns (next_index, last_status, applied)."""
+        APPLIED, STALE or TRADE) or the end. Returns (next_index, last_status, applied)."""
         before = self.events_applied
         status = STATUS_APPLIED
         for i in range(start, len(frames)):
             status = self.apply_json(frames[i])
-            if status not in (STATUS_APPLIED, STATUS_STALE):
+            if status not in (STATUS_APPLIED, STATUS_STALE, STATUS_TRADE):
                 return i + 1, status, self.events_applied - before
         return len(frames), status, self.events_applied - before
 
     def apply_json(self, raw: bytes | str) -> int:
-        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it."""
+        """Parse a depthUpdate frame (bare payload or combined envelope) and apply it; with
+        a tape attached, a trade frame (``aggTrade`` / ``trade``) is counted and taped."""
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -314,7 +323,10 @@ class DepthBook:
         data = obj.get("data")
         if isinstance(data, dict):
             obj = data
-        if obj.get("e") != "depthUpdate":
+        event = obj.get("e")
+        if event != "depthUpdate":
+            if event in ("aggTrade", "trade") and self.tape is not None:
+                return self._apply_trade(obj, event)
             return STATUS_NOT_DEPTH if "e" in obj else STATUS_PARSE_ERROR
         try:
             first_id, last_id, event_time = int(obj["U"]), int(obj["u"]), int(obj["E"])
@@ -332,6 +344,31 @@ class DepthBook:
             return STATUS_PARSE_ERROR
         self.event_first_id, self.event_last_id, self.event_time = first_id, last_id, event_time
         return self.apply_event(first_id, last_id, event_time, sides[0], sides[1])
+
+    def _apply_trade(self, obj: dict, event: str) -> int:
+        """Count a parsed trade payload and write it to the tape; anything but the exact
+        Binance form (quoted decimals, integer ``T`` and id, boolean ``m``) is PARSE_ERROR,
+        left to the facade's general path."""
+        try:
+            price_text, qty_text, time_ms, maker = obj["p"], obj["q"], obj["T"], obj["m"]
+            trade_id = obj["a"] if event == "aggTrade" else obj["t"]
+        except KeyError:
+            return STATUS_PARSE_ERROR
+        if not (isinstance(price_text, str) and isinstance(qty_text, str) and type(maker) is bool):
+            return STATUS_PARSE_ERROR
+        if type(time_ms) is not int or type(trade_id) is not int or not (0 <= time_ms < 2**63 and 0 <= trade_id < 2**63):
+            return STATUS_PARSE_ERROR
+        price = _parse_scaled(price_text, self.price_scale)
+        qty = _parse_scaled(qty_text, self.qty_scale)
+        if price is None or qty is None:
+            return _failure(price_text, self.price_scale, qty_text, self.qty_scale)
+        side = -1 if maker else 1  # m: the buyer is the maker, so the taker sold
+        self.add_trade(price, qty, time_ms, side)
+        prices, qtys, times, sides, ids, total = self.tape
+        row = int(total[0]) % len(prices)
+        prices[row], qtys[row], times[row], sides[row], ids[row] = price, qty, time_ms, side, trade_id
+        total[0] += 1
+        return STATUS_TRADE
 
     # ------------------------------------------------------------------- reads
     def count(self, side: int) -> int:

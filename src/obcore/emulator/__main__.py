@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="symbols to serve from the replay (aliases of a single-symbol recording allowed)")
     parser.add_argument("--scenario", action="append", default=[], metavar="NAME:SYMBOL",
                         help="synthetic market, e.g. calm:BTCUSDT (repeatable)")
+    parser.add_argument("--agg-trades", nargs="+", default=[], metavar="FILE",
+                        help="trade files served on /aggTrades (aggTrades CSV, REST/ccxt JSON, recordings); "
+                             "SYMBOL=FILE for a file that names no symbol")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--no-loop", action="store_true")
     parser.add_argument("--host", default="127.0.0.1")
@@ -67,6 +70,8 @@ async def _run(args: argparse.Namespace) -> None:
         if not sep or not symbol:
             raise InvalidInputError(f"--scenario expects NAME:SYMBOL, got {spec!r}")
         emulator.add_scenario(name, symbol)
+    if args.agg_trades:
+        emulator.add_agg_trades(args.agg_trades)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

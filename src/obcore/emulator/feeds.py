@@ -23,16 +23,17 @@ rewritten to that trade id.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from obcore.emulator.market import Market, SymbolRules, split_symbol
+from obcore.emulator.market import AggTrade, Market, SymbolRules, format_number, split_symbol
 from obcore.errors import InvalidInputError
 from obcore.recording import merge_by_time
 
-__all__ = ["ReplayTrack", "load_tracks", "run_replay"]
+__all__ = ["ReplayTrack", "agg_trades_from_files", "load_tracks", "run_replay"]
 
 Levels = tuple[tuple[Decimal, Decimal], ...]
 
@@ -260,3 +261,67 @@ async def run_replay(track: ReplayTrack, market: Market, *, speed: float, loop: 
             return
         market.apply_changes(_reset_changes(market.base_bids, track.start_bids),
                              _reset_changes(market.base_asks, track.start_asks), ids=1)
+
+
+_VISION_NAME = re.compile(r"^([A-Z0-9]{2,20})-aggTrades")
+
+
+def _spec(spec: str | Path) -> tuple[str | None, Path]:
+    text = str(spec)
+    symbol, sep, rest = text.partition("=")
+    if sep and re.fullmatch(r"[A-Za-z0-9]{2,20}", symbol) and not Path(text).exists():
+        return symbol.upper(), Path(rest)
+    return None, Path(text)
+
+
+def agg_trades_from_files(specs: Iterable[str | Path], default_symbol: str | None = None) -> dict[str, list[AggTrade]]:
+    """Aggregate trades for ``/aggTrades`` from trade files (``--agg-trades``), by symbol.
+
+    Formats are those of ``python -m obcore.analytics`` (Binance Vision aggTrades CSV,
+    REST/ccxt JSON or JSON lines, our recordings). The symbol of a file comes from, in
+    order: a ``SYMBOL=FILE`` spec, the recording's own messages, a Binance Vision name
+    (``ETHUSDT-aggTrades-2024-08-09.csv``), or ``default_symbol``.
+
+    Parameters
+    ----------
+    specs : iterable of str or Path
+        ``FILE`` or ``SYMBOL=FILE``; a directory stands for the files inside it.
+    default_symbol : str, optional
+        For files that name no symbol (the emulator's only symbol, say).
+
+    Returns
+    -------
+    dict of str to list of AggTrade
+        Prices and quantities as Binance's 8-decimal strings; ``f``/``l`` from the file
+        (the trade id itself when the file has none).
+
+    Raises
+    ------
+    InvalidInputError
+        A bad file (named with its line), or a file whose symbol cannot be told.
+    """
+    from obcore.analytics.tradefiles import read_trade_rows
+    from obcore.analytics.trades import trades_from_rows
+
+    out: dict[str, list[AggTrade]] = {}
+    for spec in specs:
+        given, path = _spec(spec)
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "README", "NOTICE"))) \
+            if path.is_dir() else [path]
+        for file in files:
+            rows, seen = read_trade_rows(file, given)
+            trades_from_rows(rows, str(file))  # validates every row exactly, naming its line
+            for row in rows:
+                symbol = given or row.get("_symbol")
+                if symbol is None:
+                    match = _VISION_NAME.match(file.name)
+                    symbol = match.group(1) if match else (default_symbol.upper() if default_symbol else None)
+                if symbol is None:
+                    raise InvalidInputError(
+                        f"{file}: the file names no symbol; pass it as SYMBOL={file} (or name the file "
+                        "SYMBOL-aggTrades-....csv as Binance Vision does)")
+                trade_id = int(row["a"])
+                out.setdefault(symbol, []).append(AggTrade(
+                    trade_id, format_number(Decimal(row["p"])), format_number(Decimal(row["q"])),
+                    int(row.get("f", trade_id)), int(row.get("l", trade_id)), int(row["T"]), bool(row["m"])))
+    return out

@@ -15,6 +15,7 @@ Every change is published through ``publish(stream_name, payload)`` with ``U`` =
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -146,6 +147,11 @@ class Market:
         self.last_update_id = 0
         self.trades: deque[Trade] = deque(maxlen=_KEEP_TRADES)
         self.agg_trades: deque[AggTrade] = deque(maxlen=_KEEP_TRADES)
+        # Aggregate trades loaded from files (``--agg-trades``): older than every live one,
+        # sorted by id (and so by time), with the ids and times for bisection.
+        self.history_agg_trades: list[AggTrade] = []
+        self._history_ids: list[int] = []
+        self._history_times: list[int] = []
         self.next_trade_id = 1
         self.next_agg_id = 1
         self.accumulator: _DepthAccumulator | None = None
@@ -381,6 +387,72 @@ class Market:
             "e": "aggTrade", "E": server_time_ms(), "s": self.symbol, "a": agg_id, "p": price_text,
             "q": qty_text, "f": first_id, "l": last_id, "T": trade_time, "m": is_buyer_maker, "M": True})
         return agg
+
+    def load_agg_history(self, rows: Iterable[AggTrade]) -> int:
+        """Add aggregate trades from files to the ``/aggTrades`` history; returns the new total.
+
+        Rows are kept sorted by id, each id once; live aggregate ids continue after the
+        newest one, so history and live trades form one increasing id sequence.
+
+        Parameters
+        ----------
+        rows : iterable of AggTrade
+            Trades of this symbol (any order).
+
+        Raises
+        ------
+        ValueError
+            Two rows with one id but different contents, or history that would not be
+            older than live trades already served (ids or times).
+        """
+        merged = {t.id: t for t in self.history_agg_trades}
+        for row in rows:
+            known = merged.get(row.id)
+            if known is not None and known != row:
+                raise ValueError(f"{self.symbol}: aggregate trade id {row.id} appears twice with different contents")
+            merged[row.id] = row
+        ordered = [merged[i] for i in sorted(merged)]
+        times = [t.time for t in ordered]
+        if any(b < a for a, b in zip(times, times[1:])):
+            at = next(i for i, (a, b) in enumerate(zip(times, times[1:])) if b < a)
+            raise ValueError(f"{self.symbol}: aggregate trade {ordered[at + 1].id} is older than trade {ordered[at].id}")
+        if ordered and self.agg_trades and (ordered[-1].id >= self.agg_trades[0].id
+                                            or ordered[-1].time > self.agg_trades[0].time):
+            raise ValueError(f"{self.symbol}: trade files must be older than the live aggregate trades")
+        self.history_agg_trades = ordered
+        self._history_ids = [t.id for t in ordered]
+        self._history_times = times
+        if ordered:
+            self.next_agg_id = max(self.next_agg_id, ordered[-1].id + 1)
+        return len(ordered)
+
+    def select_agg_trades(self, from_id: int | None, start: int | None, end: int | None,
+                          limit: int) -> list[AggTrade]:
+        """Binance's ``/aggTrades`` selection over history then live trades.
+
+        ``fromId``: trades with id >= it, oldest first. ``startTime`` / ``endTime``
+        (inclusive, either alone or both): trades in that time range, oldest first. None
+        of them: the most recent ``limit``. At most ``limit`` rows in every case.
+        """
+        history, live = self.history_agg_trades, self.agg_trades
+        if from_id is None and start is None and end is None:
+            recent = list(live)[-limit:]
+            if len(recent) < limit:
+                recent = history[max(0, len(history) - (limit - len(recent))):] + recent
+            return recent
+        if from_id is not None:
+            first = bisect_left(self._history_ids, from_id)
+            out = history[first : first + limit]
+            if len(out) < limit:
+                out += [t for t in live if t.id >= from_id][: limit - len(out)]
+            return out
+        low = 0 if start is None else start
+        first = bisect_left(self._history_times, low)
+        last = len(history) if end is None else bisect_right(self._history_times, end)
+        out = history[first : min(last, first + limit)]
+        if len(out) < limit:
+            out += [t for t in live if t.time >= low and (end is None or t.time <= end)][: limit - len(out)]
+        return out
 
     def true_book(self) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
         """``(last_update_id, bids, asks)`` with 8-decimal strings, best first, full book."""

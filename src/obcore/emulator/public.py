@@ -144,6 +144,10 @@ def trades(emulator: Emulator, params: Params) -> Any:
 
 
 def agg_trades(emulator: Emulator, params: Params) -> Any:
+    """``/aggTrades`` (weight 4): ``fromId`` (inclusive) or ``startTime``/``endTime`` (inclusive
+    ms, either or both; no 1-hour limit since Dec 2022), ``limit`` 1-1000 (default 500); both
+    kinds of selector together is -1128. Served from the files given with ``--agg-trades``
+    and then the live (replayed or generated) trades."""
     market = _market(emulator, params.symbol())  # type: ignore[arg-type]
     limit = params.integer("limit", default=500, low=1, high=1000)
     from_id = params.integer("fromId", low=0)
@@ -151,13 +155,7 @@ def agg_trades(emulator: Emulator, params: Params) -> Any:
     end = params.integer("endTime", low=0)
     if from_id is not None and (start is not None or end is not None):
         raise ApiError(400, -1128, "Combination of optional parameters invalid.")
-    rows = list(market.agg_trades)
-    if from_id is not None:
-        rows = [r for r in rows if r.id >= from_id][:limit]
-    elif start is not None or end is not None:
-        rows = [r for r in rows if (start is None or r.time >= start) and (end is None or r.time <= end)][:limit]
-    else:
-        rows = rows[-limit:]  # type: ignore[operator]
+    rows = market.select_agg_trades(from_id, start, end, limit)  # type: ignore[arg-type]
     return [{"a": r.id, "p": r.price_text, "q": r.qty_text, "f": r.first_id, "l": r.last_id, "T": r.time,
              "m": r.is_buyer_maker, "M": True} for r in rows]
 

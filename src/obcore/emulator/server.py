@@ -17,12 +17,39 @@ from typing import Any
 from obcore.emulator.faults import Faults
 from obcore.emulator.feeds import ReplayTrack, load_tracks, run_replay
 from obcore.emulator.limits import WeightLimiter
-from obcore.emulator.market import Market, SymbolRules, set_clock_skew
+from obcore.emulator.market import Market, SymbolRules, set_clock_skew, split_symbol
 from obcore.emulator.matching import Exchange
 from obcore.emulator.ws import Hub, WebSocketServer
 from obcore.errors import InvalidInputError
 
-__all__ = ["Emulator"]
+__all__ = ["SERVER_DEPENDENCIES", "Emulator", "require_server_dependencies"]
+
+#: What the emulator's REST server imports, only when it starts (``obcore[emulator]``).
+SERVER_DEPENDENCIES = ("starlette", "hypercorn")
+
+
+def require_server_dependencies() -> None:
+    """Check the emulator's server dependencies import; say which extra to install if not.
+
+    ``import obcore`` and ``import obcore.emulator`` never import them: only starting an
+    :class:`Emulator` does.
+
+    Raises
+    ------
+    ImportError
+        Naming the missing package and the ``obcore[emulator]`` extra that provides it.
+    """
+    import importlib
+
+    for name in SERVER_DEPENDENCIES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ImportError(
+                f"the obcore emulator needs {name!r} to serve, which is not installed: "
+                "install the extra with  pip install 'obcore[emulator]'  (also part of [dev] and [mcp])"
+            ) from exc
+
 
 _PARTIAL_LEVELS = {"depth5": 5, "depth10": 10, "depth20": 20}
 
@@ -178,6 +205,49 @@ class Emulator:
             added.append(name)
         return added
 
+    def add_agg_trades(self, paths: Iterable[str | Path] | str | Path, symbol: str | None = None) -> dict[str, int]:
+        """Serve trades from files on ``/aggTrades`` (back-fill tests; ``--agg-trades``).
+
+        Parameters
+        ----------
+        paths : path or iterable of paths
+            ``FILE`` or ``SYMBOL=FILE`` entries (formats of ``python -m obcore.analytics``).
+        symbol : str, optional
+            Symbol of files that name none; default the emulator's only symbol, if one.
+
+        Returns
+        -------
+        dict of str to int
+            Symbol -> aggregate trades now held from files. A symbol not emulated yet gets
+            a market with rules from the trades' decimals (no book).
+
+        Raises
+        ------
+        InvalidInputError
+            A bad file, an unknown symbol for a file, or history not older than live trades.
+        """
+        from obcore.emulator.feeds import agg_trades_from_files
+
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        default = symbol or (self.symbols[0] if len(self.symbols) == 1 else None)
+        loaded = {}
+        for name, rows in agg_trades_from_files(paths, default).items():
+            market = self.markets.get(name)
+            if market is None:
+                def places(text: str) -> int:
+                    return len(text.rstrip("0").partition(".")[2])
+                base, quote = split_symbol(name)
+                market = self.new_market(SymbolRules(
+                    symbol=name, base_asset=base, quote_asset=quote,
+                    tick_size=Decimal(1).scaleb(-max(places(r.price_text) for r in rows)),
+                    step_size=Decimal(1).scaleb(-max(places(r.qty_text) for r in rows))))
+            try:
+                loaded[name] = market.load_agg_history(rows)
+            except ValueError as exc:
+                raise InvalidInputError(str(exc)) from None
+        return loaded
+
     def add_scenario(self, name: str, symbol: str, **params: Any) -> None:
         """Generate a synthetic market ``name`` for ``symbol`` (see ``obcore.emulator.scenarios``).
 
@@ -239,9 +309,16 @@ class Emulator:
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Bind both servers and start the feeds."""
+        """Bind both servers and start the feeds.
+
+        Raises
+        ------
+        ImportError
+            The server dependencies (the ``obcore[emulator]`` extra) are not installed.
+        """
         if self._running:
             return
+        require_server_dependencies()
         await self.ws.start(self.host, self.ws_port)
         await self._start_rest()
         self._running = True

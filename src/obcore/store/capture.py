@@ -139,6 +139,9 @@ class LiveCapture:
             _, session, row = self._pending.popleft()
             try:
                 counters = np.asarray(session.counters.window(row.time_s, 1), dtype=np.int64)[:, 0]
+                # The ring is in the session's scales of now (a rescale since the row was
+                # taken moved its quantities): bring the row's levels there too.
+                row = row.at_scales(max(row.price_scale, session.price_scale), max(row.qty_scale, session.qty_scale))
                 if self.put(dataclasses.replace(row, counters=counters)):
                     accepted += 1
                 else:

@@ -1,21 +1,21 @@
 """Stored block values to :class:`SnapshotArrays` (the read path).
 
 The per-block work (MessagePack header, zstd) happens here in Python; the varint and
-level-merge work for every block of a read happens in one kernel call. The kernel is the
-Numba build unless ``OBCORE_NO_EXTENSIONS=1`` (or Numba is missing), then the plain-Python
-twin.
+level-merge work for every block of a read happens in one kernel call. The kernel is chosen
+by the one kernel selector (``obcore._kernels.decode_kernel``): the Numba build unless
+``OBCORE_NO_EXTENSIONS=1`` (or Numba is missing), then the plain-Python twin.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Callable, Sequence
 
 import numpy as np
 import zstandard
 
 from obcore.errors import StoreError
-from obcore.store._decode_py import decode_blocks as decode_blocks_py
+from obcore import _kernels
+from obcore._kernels._numba import register_warm_up
 from obcore.store.codec import (
     COUNTER_ORDER,
     FRAMES,
@@ -35,16 +35,6 @@ __all__ = ["decode_values", "empty_arrays", "kernel", "warm_up"]
 _Kernel = Callable[..., int]
 
 
-def _select() -> _Kernel:
-    if os.environ.get("OBCORE_NO_EXTENSIONS") == "1":
-        return decode_blocks_py
-    try:
-        from obcore.store._decode_nb import decode_blocks
-    except ImportError:  # pragma: no cover - numba is a hard dependency; keep the fallback honest
-        return decode_blocks_py
-    return decode_blocks
-
-
 _KERNEL: _Kernel | None = None
 
 
@@ -52,7 +42,7 @@ def kernel() -> _Kernel:
     """The selected decode kernel (Numba build or plain-Python twin)."""
     global _KERNEL
     if _KERNEL is None:
-        _KERNEL = _select()
+        _KERNEL = _kernels.decode_kernel()
     return _KERNEL
 
 
@@ -284,8 +274,12 @@ def _rescale(
         out.counters[rows] = scale_qty_counters(out.counters[rows], qty_factor)
 
 
+@register_warm_up
 def warm_up() -> None:
-    """Compile (or load from cache) the Numba kernel now, not on a user's first read."""
+    """Compile (or load from cache) the Numba kernel now, not on a user's first read.
+
+    Registered with ``obcore._kernels._numba.warm_up``, which runs every kernel's warm-up.
+    """
     from obcore.store.codec import encode_block
     from obcore.store.snapshot import Snapshot
 

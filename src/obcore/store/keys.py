@@ -9,10 +9,10 @@ order, so a time range of one symbol is one contiguous key range. Keys whose fir
 
 from __future__ import annotations
 
-import re
 import struct
 
 from obcore.errors import InvalidInputError
+from obcore.validation import SYMBOL_RE
 
 __all__ = [
     "META_PREFIX",
@@ -24,13 +24,13 @@ __all__ = [
 ]
 
 META_PREFIX = b"\x00"
-_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 _U64 = struct.Struct(">Q")
 
 
 def check_symbol(symbol: str) -> str:
-    """Return ``symbol`` if it is 5-20 upper-case letters/digits, else raise InvalidInputError."""
-    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
+    """Return ``symbol`` if it matches ``obcore.validation.SYMBOL_PATTERN`` (2-20 upper-case
+    letters/digits), else raise InvalidInputError."""
+    if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
         raise InvalidInputError(f"symbol {symbol!r} is not 2-20 characters of A-Z and 0-9")
     return symbol
 

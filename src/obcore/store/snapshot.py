@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from obcore.errors import InvalidInputError
+from obcore.session import SyncState
 
 __all__ = [
     "DEPTH",
@@ -32,8 +33,9 @@ __all__ = [
 #: Levels kept per side in every snapshot.
 DEPTH = 20
 
-#: Sync states as stored (one small int); the names are ``obcore.session.SyncState`` names.
-STATE_NAMES: tuple[str, ...] = ("SYNCING", "LIVE", "RESYNCING", "STALE")
+#: Sync states as stored (one small int): the code is the position in ``SyncState``, the
+#: name its value (``"LIVE"``).
+STATE_NAMES: tuple[str, ...] = tuple(state.value for state in SyncState)
 STATE_CODES: dict[str, int] = {name: code for code, name in enumerate(STATE_NAMES)}
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -76,7 +78,8 @@ class Snapshot:
     Parameters
     ----------
     symbol : str
-        Upper-case Binance symbol, 5 to 20 characters of ``[A-Z0-9]``.
+        Upper-case Binance symbol matching ``obcore.validation.SYMBOL_PATTERN`` (2 to 20
+        characters of ``[A-Z0-9]``).
     time_s : int
         Exchange time in whole seconds (the counters' second).
     price_scale, qty_scale : int
@@ -336,9 +339,9 @@ class SnapshotArrays:
 
 
 def _qty_counter_columns() -> tuple[int, ...]:
-    from obcore.counters import FIELD_NAMES
+    from obcore._kernels._layout import QTY_FIELDS
 
-    return tuple(i for i, name in enumerate(FIELD_NAMES) if name.endswith("_qty"))
+    return QTY_FIELDS
 
 
 def scale_qty_counters(counters: np.ndarray, factor: int) -> np.ndarray:

@@ -7,8 +7,8 @@ adds its ``ENTRIES`` here once.
 from __future__ import annotations
 
 from obmcp.catalog import ToolEntry
-from obmcp.tools import book, connector, market
+from obmcp.tools import analytics, book, connector, market
 
 __all__ = ["CATALOG"]
 
-CATALOG: tuple[ToolEntry, ...] = (*market.ENTRIES, *book.ENTRIES, *connector.ENTRIES)
+CATALOG: tuple[ToolEntry, ...] = (*market.ENTRIES, *book.ENTRIES, *analytics.ENTRIES, *connector.ENTRIES)

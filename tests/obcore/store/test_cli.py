@@ -135,14 +135,16 @@ def test_import_takes_directories_and_names_a_symbol_it_could_not_store(tmp_path
 
 
 def test_stats_says_when_the_retention_will_not_fit_the_cap(tmp_path, capsys):
-    with SnapshotStore.open(tmp_path / "tight", max_bytes=1 << 20) as store:
+    # 8 MiB: above what a fresh store reports for its memtable arena alone (~1 MiB, which made
+    # a 1 MiB cap refuse puts after a few dozen rows), far below 7 days at ~50 B a second.
+    with SnapshotStore.open(tmp_path / "tight", max_bytes=8 << 20) as store:
         for snapshot in synthetic_snapshots("BTCUSDT", 1_723_161_600, 600, seed=3):
             assert store.put(snapshot)
         store.flush()
     assert main(["stats", "--data-dir", str(tmp_path / "tight")]) == 0
     info = orjson.loads(capsys.readouterr().out)
-    assert info["max_bytes"] == 1 << 20  # the cap the writer recorded, not the default
-    assert info["projected_fits_cap"] is False  # 1 MiB cannot hold 7 days at ~50 B a second
+    assert info["max_bytes"] == 8 << 20  # the cap the writer recorded, not the default
+    assert info["projected_fits_cap"] is False  # 8 MiB cannot hold 7 days at ~50 B a second
     assert info["projected_bytes_at_retention"] > info["max_bytes"]
 
 

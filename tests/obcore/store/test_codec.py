@@ -8,17 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from obcore import _kernels
 from obcore.counters import FIELD_NAMES
 from obcore.errors import InvalidInputError, StoreError
 from obcore.store import Snapshot
-from obcore.store._decode_nb import decode_blocks as decode_numba
-from obcore.store._decode_py import decode_blocks as decode_python
 from obcore.store._synthetic import synthetic_snapshots
 from obcore.store._varint import encode_varints, unzigzag, zigzag
 from obcore.store.codec import FRAMES, encode_block, forward_counters, inverse_counters, read_header
 from obcore.store.decode import decode_values
 
-KERNELS = pytest.mark.parametrize("kernel", [decode_python, decode_numba], ids=["python", "numba"])
+DECODERS = _kernels.decode_implementations()
+KERNELS = pytest.mark.parametrize("kernel", list(DECODERS.values()), ids=list(DECODERS))
+decode_python = DECODERS["python"]
+decode_numba = DECODERS.get("numba", decode_python)  # twin-only runs compare the twin to itself
 
 
 def _blocks(snapshots, block_seconds):

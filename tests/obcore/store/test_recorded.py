@@ -22,7 +22,9 @@ def _book_by_second():
 
     The book of ``s`` is the book before the first event stamped later than ``s``; the
     counters of ``s`` are read from the ring after the whole replay (a trade stamped in
-    ``s`` can arrive after a later second's first event: 51 of the 14,515 trades here).
+    ``s`` can arrive after a later second's first event: 51 of the 14,515 trades here),
+    so they are in the session's final quantity scale (a rescale moves the ring with the
+    book), kept as the last item.
     """
     session = BookSession("ETHUSDT")
     truth = {}
@@ -48,7 +50,7 @@ def _book_by_second():
         if current is None and session.state is SyncState.LIVE:
             current = session.last_event_time_ms // 1000
     for second, (book, _, *rest) in truth.items():
-        truth[second] = (book, session.counters.window(second, 1)[:, 0].copy(), *rest)
+        truth[second] = (book, session.counters.window(second, 1)[:, 0].copy(), *rest, session.qty_scale)
     return truth
 
 
@@ -66,7 +68,7 @@ def test_eth_recording_round_trips_exactly(tmp_path):
     assert arrays.time_s.tolist() == sorted(truth)
     assert arrays.counter_names == FIELD_NAMES
     for row, second in enumerate(arrays.time_s.tolist()):
-        (bid_p, bid_q, ask_p, ask_q), counters, update_id, price_scale, qty_scale = truth[second]
+        (bid_p, bid_q, ask_p, ask_q), counters, update_id, price_scale, qty_scale, ring_qty_scale = truth[second]
         price_factor = 10 ** (arrays.price_scale - price_scale)
         qty_factor = 10 ** (arrays.qty_scale - qty_scale)
         assert len(bid_p) == arrays.bid_levels[row] == 20 and len(ask_p) == arrays.ask_levels[row] == 20
@@ -76,7 +78,7 @@ def test_eth_recording_round_trips_exactly(tmp_path):
         assert np.array_equal(arrays.ask_qtys[row], ask_q * qty_factor), second
         qty_columns = [i for i, name in enumerate(FIELD_NAMES) if name.endswith("_qty")]
         expected = counters.copy()
-        expected[qty_columns] *= qty_factor
+        expected[qty_columns] *= 10 ** (arrays.qty_scale - ring_qty_scale)
         assert np.array_equal(arrays.counters[row], expected), second
         assert arrays.last_update_id[row] == update_id
         assert arrays.state[row] == STATE_CODES["LIVE"]

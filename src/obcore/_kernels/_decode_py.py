@@ -1,7 +1,8 @@
 """Block decoder kernel, plain Python (the readable specification and the test oracle).
 
-``obcore.store._decode_nb`` compiles this very function with Numba; tests run both and
-compare. Written in the subset Numba accepts: flat arrays in, caller-allocated outputs,
+``obcore._kernels._decode`` compiles this very function with the one Numba config
+(``_numba.compile_kernel``); ``obcore.store.decode`` is the facade that calls it, and
+tests run both builds and compare. Written in the subset Numba accepts: flat arrays in, caller-allocated outputs,
 no allocation, no exceptions; it returns 0 or ``-(block index + 1)`` for a corrupt block.
 """
 
