@@ -36,6 +36,19 @@ INIT = {
 #: Arguments for a tool that needs more than a symbol (a new tool with other required
 #: arguments adds its sample here; the test below names the tool it cannot call).
 SAMPLE_ARGUMENTS: dict[str, dict[str, Any]] = {"search": {"query": "ETH"}, "fetch": {"id": "symbol:ETHUSDT"}}
+#: Tools that cannot answer with these fakes / this short emulator run, and the one tool
+#: error they may give instead: the call still went through the revision's whole path to
+#: the tool and back. Their answers are tested with data in test_analytics_tools.
+EXPECTED_TOOL_ERRORS: dict[str, str] = {"binance_get_volume_profile": "insufficient_historical_data: "}
+
+
+def check_used(tool_name: str, result: Any) -> None:
+    """The call came back as the tool's answer (or its one expected data-less error)."""
+    if result.is_error and tool_name in EXPECTED_TOOL_ERRORS:
+        assert result.content[0].text.startswith(EXPECTED_TOOL_ERRORS[tool_name]), (tool_name, result.content)
+        return
+    assert not result.is_error, (tool_name, result.content)
+    assert result.structured_content is not None, tool_name
 
 
 @pytest.fixture
@@ -73,9 +86,7 @@ async def _use_every_tool(client: Client) -> set[str]:
     assert len(tools) == len(CATALOG)
     used = set()
     for tool in tools:
-        result = await client.call_tool(tool.name, sample_arguments(tool))
-        assert not result.is_error, (tool.name, result.content)
-        assert result.structured_content is not None, tool.name
+        check_used(tool.name, await client.call_tool(tool.name, sample_arguments(tool)))
         used.add(tool.name)
     return used
 
