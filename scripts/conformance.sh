@@ -76,7 +76,9 @@ run() {  # run <spec-version> <scenario>
     else
         failed+=("$scenario@$version"); echo "$out" >&2
     fi
-    counts="$(sed 's/\x1b\[[0-9;]*m//g' <<<"$out" | grep -a -m1 "Passed:" || echo "no summary")"
+    # awk reads all its input (an early exit would SIGPIPE sed and, with pipefail, fail here)
+    counts="$(sed 's/\x1b\[[0-9;]*m//g' <<<"$out" | awk '/Passed:/ && !seen {print; seen=1}')"
+    [[ -n "$counts" ]] || counts="no summary"
     echo "  $scenario@$version: $counts"
 }
 for scenario in "${SCENARIOS_2025[@]}"; do run 2025-11-25 "$scenario"; done
