@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml setup.py $(KERNEL_SOURCES)
 	touch $(STAMP)
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -72,6 +72,7 @@ __all__ = [
     "Outcome",
     "ToolContext",
     "ToolEntry",
+    "attach_image",
     "current_progress",
     "describe_arguments_error",
     "describe_error",
@@ -103,6 +104,19 @@ def reporting_progress(report: ProgressReport | None) -> Iterator[None]:
         yield
     finally:
         _PROGRESS.reset(token)
+
+
+_IMAGES: ContextVar[list[bytes] | None] = ContextVar("obmcp_images", default=None)
+
+
+def attach_image(png: bytes) -> None:
+    """Add a PNG to the running call's answer (an ``image/png`` block beside the structure).
+
+    A tool's ``run`` calls it (``chart=true``); outside a call it does nothing.
+    """
+    images = _IMAGES.get()
+    if images is not None:
+        images.append(bytes(png))
 
 
 class Arguments(BaseModel):
@@ -242,11 +256,14 @@ class Outcome:
         The summary, or the error message.
     is_error : bool
         True when the call was refused or failed.
+    images : tuple of bytes
+        PNGs the call attached (:func:`attach_image`), sent as ``image/png`` blocks.
     """
 
     result: BaseModel | None
     text: str
     is_error: bool = False
+    images: tuple[bytes, ...] = ()
 
 
 def describe_error(exc: ObcoreError) -> str:
@@ -400,6 +417,8 @@ async def invoke(entry: ToolEntry[Any, Any], context: ToolContext, arguments: Ma
         message = describe_arguments_error(entry, exc)
         logger.info("tool %r refused arguments %r", entry.name, sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
         return Outcome(None, message, True)
+    images: list[bytes] = []
+    token = _IMAGES.set(images)
     try:
         result = await entry.run(context, args)
     except ObcoreError as exc:
@@ -408,4 +427,6 @@ async def invoke(entry: ToolEntry[Any, Any], context: ToolContext, arguments: Ma
     except Exception:
         logger.exception("tool %r raised an unexpected exception", entry.name)
         return Outcome(None, f"internal_error: {entry.name} failed unexpectedly; the server log has the details", True)
-    return Outcome(result, entry.summary(args, result))
+    finally:
+        _IMAGES.reset(token)
+    return Outcome(result, entry.summary(args, result), images=tuple(images))

@@ -68,7 +68,9 @@ obmcp demo: MCP server at {url}
    curl -s -X DELETE {url} -H "Mcp-Session-Id: $SID"
 
 Try: binance_orderbook_l1 / binance_orderbook_l2 / binance_orderbook_health and
-binance_get_ticker / binance_get_orderbook / binance_get_exchange_info with symbol ETHUSDT.
+binance_get_ticker / binance_get_orderbook / binance_get_exchange_info with symbol ETHUSDT;
+binance_get_order_flow with "chart": true returns the chart as an image.
+Status page (tracked books, links to their charts): {url.removesuffix("/mcp")}/
 Ctrl-C stops the demo.
 """
 

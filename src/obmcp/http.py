@@ -49,6 +49,7 @@ from mcp_types.jsonrpc import HEADER_MISMATCH
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from obmcp import status as status_page
 from obmcp.config import ServerSettings, is_loopback
 from obmcp.jsonrpc import INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, check_message
 
@@ -215,6 +216,7 @@ class SessionGuard:
         self._sessions = _Sessions()
         self._streams: set[anyio.CancelScope] = set()
         self._closing = False
+        self.pages: ASGIApp | None = None  # the status page (obmcp.status), behind the same checks
 
     def close_idle_streams(self) -> int:
         """Shutdown has begun: end every open GET (SSE) stream now and refuse new ones.
@@ -251,6 +253,9 @@ class SessionGuard:
             logger.warning("refused a request with Origin %r (not in the allowed origins)", origin[:100])
             text = "Forbidden: Origin not allowed; list it in OBMCP_ALLOWED_ORIGINS"
             await _send_json(send, *_json_error(403, INVALID_REQUEST, text))
+            return
+        if self.pages is not None and status_page.handles(scope["path"]):
+            await self.pages(scope, receive, send)
             return
         if scope["path"].rstrip("/") != MCP_PATH:
             await _send_json(send, *_json_error(404, -32601, f"Not found: {scope['path']!r}; the endpoint is /mcp"))
@@ -535,7 +540,10 @@ def build_http_app(mcp: MCPServer[Any], settings: ServerSettings) -> SessionGuar
         host=settings.host,
         max_request_body_size=MAX_BODY_BYTES,
     )
-    return SessionGuard(sdk_app, settings, mcp.session_manager)
+    guard = SessionGuard(sdk_app, settings, mcp.session_manager)
+    if hasattr(mcp, "tool_context"):
+        guard.pages = status_page.StatusApp(mcp.tool_context)
+    return guard
 
 
 def hypercorn_config(settings: ServerSettings) -> Any:

@@ -13,12 +13,14 @@ benches' trivial tool) are served by the SDK beside the catalog.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, ContentBlock, Icon, InputRequiredResult, TextContent, ToolAnnotations
+from mcp_types import (INVALID_PARAMS, CallToolResult, ContentBlock, Icon, ImageContent, InputRequiredResult, TextContent,
+                       ToolAnnotations)
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
@@ -68,6 +70,8 @@ def call_result(outcome: Outcome) -> CallToolResult:
     content: list[ContentBlock] = [TextContent(type="text", text=outcome.text)]
     if outcome.is_error or outcome.result is None:
         return CallToolResult(content=content, is_error=True)
+    content += [ImageContent(type="image", data=base64.b64encode(png).decode("ascii"), mime_type="image/png")
+                for png in outcome.images]
     return CallToolResult(content=content, structured_content=outcome.result.model_dump(mode="json"))
 
 
@@ -162,7 +166,9 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
-    return CatalogServer(
+    from obmcp.tools.charts import register_chart_resources
+
+    server = CatalogServer(
         CATALOG,
         ToolContext(backend),
         settings.tool_name,
@@ -175,3 +181,5 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
         # advertises no listChanged/subscribe and a listen request is −32601 (HTTP 404).
         subscriptions=False,
     )
+    register_chart_resources(server)  # the live charts as image/png resources
+    return server

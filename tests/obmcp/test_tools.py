@@ -12,6 +12,7 @@ from obcore.validation import SYMBOL_PATTERN
 from obmcp.server import build_server
 from obmcp.tools.analytics import ANALYTICS_TOOLS
 from obmcp.tools.book import BOOK_TOOLS
+from obmcp.tools.charts import CHART_TOOLS
 from obmcp.tools.market import MARKET_TOOLS
 from tests.obmcp.conftest import FakeStreams
 from tests.obmcp.fakes import FakeRestClient
@@ -33,7 +34,7 @@ async def test_exactly_the_eleven_tools_with_schemas(backend):
     async with await _client(backend) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     # plus ChatGPT's connector pair, named exactly (tests/obmcp/test_connector.py)
-    expected = [*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS), "search", "fetch"]
+    expected = [*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS + CHART_TOOLS), "search", "fetch"]
     assert sorted(tools) == sorted(expected)
     for tool in tools.values():
         assert tool.output_schema and tool.output_schema["type"] == "object"

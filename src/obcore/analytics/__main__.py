@@ -6,6 +6,9 @@
                                               [--from T0] [--to T1] [--detail full]
     python -m obcore.analytics order-flow FILE... [--window S]
 
+Either takes ``--png OUT.png`` to also draw the chart (``obcore.charts``, needs the
+``obcore[charts]`` extra).
+
 FILE: a Binance Vision aggTrades CSV (header row or not; ``transact_time`` in ms or µs),
 a JSON list or JSON lines of REST aggTrade objects (``a,p,q,f,l,T,m,M``, also nested
 under ``info`` as ccxt writes them), or our recordings (``obcore.recording`` formats).
@@ -61,11 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--detail", choices=("summary", "full"), default="summary")
     profile.add_argument("--symbol", default=None, help="which symbol of a multi-symbol recording")
     profile.add_argument("--min-trades", type=_positive, default=1000, help=argparse.SUPPRESS)
+    profile.add_argument("--png", type=Path, default=None, metavar="OUT", help="also draw the chart to this PNG file")
     flow = commands.add_parser("order-flow", help="flow rates, direction, CVD, taker volumes, withdrawals")
     flow.add_argument("files", nargs="+", metavar="FILE")
     flow.add_argument("--window", type=_positive, default=None, help="seconds ending at the last one in the input")
     flow.add_argument("--symbol", default=None, help="which symbol of a multi-symbol recording")
     flow.add_argument("--no-cvd-series", action="store_true", help="leave out the per-second CVD")
+    flow.add_argument("--png", type=Path, default=None, metavar="OUT", help="also draw the chart to this PNG file")
     return parser
 
 
@@ -76,6 +81,12 @@ def _volume_profile(args: argparse.Namespace) -> dict[str, Any]:
     trades = read_trades(args.files, args.symbol)
     profile = volume_profile(trades, args.tick_size, bin_size=args.bin_size, start_ms=args.start, end_ms=args.end,
                              minimum_trades=args.min_trades)
+    if args.png is not None:
+        from obcore.charts import volume_profile_png
+
+        shift = profile.price_scale - trades.price_scale
+        last = int(trades.price[-1]) * 10**shift if len(trades) and shift >= 0 else None
+        args.png.write_bytes(volume_profile_png(profile, args.symbol.upper() if args.symbol else "trades", last_price=last))
     return profile.to_dict(args.detail, symbol=args.symbol.upper() if args.symbol else None)
 
 
@@ -91,7 +102,7 @@ def _depth_recording(files: list[Path]) -> bool:
     return False
 
 
-def _replayed_flow(files: list[Path], symbol: str | None, window: int | None) -> dict[str, Any]:
+def _replayed_flow(files: list[Path], symbol: str | None, window: int | None, png: Path | None = None) -> dict[str, Any]:
     from obcore.analytics.flow import session_flow
     from obcore.recording import merge_by_time
     from obcore.replay import feed, route
@@ -119,6 +130,10 @@ def _replayed_flow(files: list[Path], symbol: str | None, window: int | None) ->
         feed(message, session)
     session = sessions[chosen]
     flow = session_flow(session, seconds, end_second=last[chosen], now_ms=session.last_event_time_ms or None)
+    if png is not None:
+        from obcore.charts import flow_counters_from_session, order_flow_png
+
+        png.write_bytes(order_flow_png(flow, flow_counters_from_session(session, flow), chosen))
     return {"symbol": chosen, **flow.to_dict()}
 
 
@@ -129,9 +144,17 @@ def _order_flow(args: argparse.Namespace) -> dict[str, Any]:
 
     files = expand_paths(args.files)
     if _depth_recording(files):
-        out = _replayed_flow(files, args.symbol, args.window)
+        out = _replayed_flow(files, args.symbol, args.window, args.png)
     else:
         flow = trade_flow(read_trades(files, args.symbol), args.window)
+        if args.png is not None:  # trades only: the depth rows are empty (the chart says so)
+            import numpy as np
+
+            from obcore.charts import order_flow_png
+            from obcore.counters import N_FIELDS
+
+            args.png.write_bytes(order_flow_png(flow, np.zeros((N_FIELDS, flow.window_seconds), dtype=np.int64),
+                                                args.symbol.upper() if args.symbol else "trades"))
         out = flow.to_dict()
         if args.symbol:
             out = {"symbol": args.symbol.upper(), **out}

@@ -7,8 +7,10 @@ adds its ``ENTRIES`` here once.
 from __future__ import annotations
 
 from obmcp.catalog import ToolEntry
-from obmcp.tools import analytics, book, connector, market
+from obmcp.tools import analytics, book, charts, connector, market
 
 __all__ = ["CATALOG"]
 
-CATALOG: tuple[ToolEntry, ...] = (*market.ENTRIES, *book.ENTRIES, *analytics.ENTRIES, *connector.ENTRIES)
+CATALOG: tuple[ToolEntry, ...] = (
+    *market.ENTRIES, *book.ENTRIES, *analytics.ENTRIES, *charts.ENTRIES, *connector.ENTRIES
+)

@@ -18,6 +18,7 @@ from obcore.analytics.service import order_flow_answer, volume_profile_answer
 from obcore.session import BookSession
 
 from obmcp.catalog import READ_ONLY_LOCAL, READ_ONLY_REMOTE, Arguments, ToolContext, ToolEntry, current_progress
+from obmcp.tools.charts import ChartFlag, attach_flow_chart, attach_profile_chart
 from obmcp.validation import JsonInteger, Symbol
 
 __all__ = ["ANALYTICS_TOOLS", "ENTRIES", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
@@ -57,6 +58,7 @@ class OrderFlowArguments(Arguments):
     window_duration_secs: Annotated[int, Field(ge=10, le=300), JsonInteger,
                                     Field(description="Window length in seconds (10-300).")] = 60
     as_of: AsOf = None
+    chart: ChartFlag = False
 
 
 class FiveLevel(BaseModel):
@@ -112,6 +114,8 @@ async def _order_flow(context: ToolContext, args: OrderFlowArguments) -> OrderFl
         session = await backend.streams.track(args.symbol)
     flow = order_flow_answer(args.symbol, session=session, store=backend.store,
                              window_duration_secs=args.window_duration_secs, as_of=args.as_of)
+    if args.chart:
+        await attach_flow_chart(flow, args.symbol, session=session, store=backend.store)
     return OrderFlowResult(symbol=args.symbol, **flow.to_dict())
 
 
@@ -139,6 +143,7 @@ class VolumeProfileArguments(Arguments):
     as_of: AsOf = None
     detail: Literal["summary", "full"] = Field(
         "summary", description="summary: POC, value area, vacuums and the 20 heaviest bins; full: every bin.")
+    chart: ChartFlag = False
 
 
 class ProfileBinModel(BaseModel):
@@ -219,6 +224,8 @@ async def _volume_profile(context: ToolContext, args: VolumeProfileArguments) ->
         args.symbol, session=session, client=context.backend.client, duration_hours=args.duration_hours,
         tick_size=args.tick_size, as_of=args.as_of, detail=args.detail, progress=current_progress(),
         cache=_trade_cache(context))
+    if args.chart:
+        await attach_profile_chart(answer, session, live=args.as_of is None)
     return VolumeProfileResult(**answer.to_dict(args.detail))
 
 
