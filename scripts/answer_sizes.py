@@ -89,11 +89,31 @@ class Measurement:
         return -(-self.projected_chars // 3)
 
 
+def _png_tokens(data: str) -> int:
+    """Image tokens of a base64 PNG: width x height / 750 (Anthropic's published estimate)."""
+    import base64
+    import struct
+
+    head = base64.b64decode(data[:64] + "=" * (-len(data[:64]) % 4))
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return -(-len(data) // 4)  # not a PNG: count it as text
+    width, height = struct.unpack(">II", head[16:24])
+    return -(-width * height // 750)
+
+
 def result_chars(result: Any) -> tuple[int, int]:
-    """Compact-JSON size of a ``CallToolResult`` as sent, and of its text content alone."""
+    """Compact-JSON size of a ``CallToolResult`` as sent, and of its text content alone.
+
+    An image block counts as ``4 x`` its image tokens (so ``chars / 4`` gives them), not as
+    its base64 length: clients bill images by pixels.
+    """
     wire = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     text = sum(len(block.get("text", "")) for block in wire.get("content", ()))
-    return len(json.dumps(wire, separators=(",", ":"), ensure_ascii=False)), text
+    images = [block for block in wire.get("content", ()) if block.get("type") == "image"]
+    image_chars = sum(4 * _png_tokens(block.get("data", "")) for block in images)
+    for block in images:
+        block["data"] = ""
+    return len(json.dumps(wire, separators=(",", ":"), ensure_ascii=False)) + image_chars, text
 
 
 def projection(tool: Any, arguments: dict[str, Any], structured: dict[str, Any] | None, chars: int) -> tuple[int, str]:
@@ -138,7 +158,13 @@ def default_arguments(tool: Any) -> dict[str, Any]:
 async def measure(client: Any) -> list[Measurement]:
     """Call every listed tool with default arguments, then with its :data:`LARGEST` ones."""
     rows = []
-    for tool in (await client.list_tools()).tools:
+    # Bring the book live and let the store hold a few seconds (the heatmap reads them).
+    tools = (await client.list_tools()).tools
+    l1 = next((t.name for t in tools if t.name.endswith("orderbook_l1")), None)
+    if l1 is not None:
+        await client.call_tool(l1, {"symbol": "ETHUSDT", **WAIT})
+        await asyncio.sleep(3)
+    for tool in tools:
         base = default_arguments(tool)
         variants = [(base, True)] + [({**base, **extra}, False) for extra in LARGEST.get(_base_name(tool.name), ())]
         for arguments, default in variants:
@@ -158,10 +184,13 @@ def _free_port() -> int:
 @asynccontextmanager
 async def emulator_server():
     """``obmcp serve --mode http --source emulator`` on a free port; yields its URL."""
+    import tempfile
+
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    data_dir = tempfile.mkdtemp(prefix="obmcp-answer-sizes-")  # a store: the heatmap reads it
     command = [sys.executable, "-m", "obmcp.cli", "serve", "--mode", "http", "--host", "127.0.0.1",
-               "--port", str(port), "--source", "emulator"]  # fmt: skip
+               "--port", str(port), "--source", "emulator", "--data-dir", data_dir]  # fmt: skip
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -181,6 +210,9 @@ async def emulator_server():
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def table(rows: list[Measurement]) -> str:

@@ -176,8 +176,8 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
-        # No subscriptions/listen (2026-07-28): the tool list is fixed and we publish no
-        # resources, so there is nothing to notify; without the handler server/discover
+        # No subscriptions/listen (2026-07-28): the tool list is fixed and the chart
+        # resources are rendered on read (no updates pushed), so there is nothing to notify; without the handler server/discover
         # advertises no listChanged/subscribe and a listen request is −32601 (HTTP 404).
         subscriptions=False,
     )

@@ -38,8 +38,12 @@ INIT = {
 SAMPLE_ARGUMENTS: dict[str, dict[str, Any]] = {"search": {"query": "ETH"}, "fetch": {"id": "symbol:ETHUSDT"}}
 #: Tools that cannot answer with these fakes / this short emulator run, and the one tool
 #: error they may give instead: the call still went through the revision's whole path to
-#: the tool and back. Their answers are tested with data in test_analytics_tools.
-EXPECTED_TOOL_ERRORS: dict[str, str] = {"binance_get_volume_profile": "insufficient_historical_data: "}
+#: the tool and back. Their answers are tested with data in test_analytics_tools and the
+#: charts tests (and measured in test_answer_sizes).
+EXPECTED_TOOL_ERRORS: dict[str, str] = {
+    "binance_get_volume_profile": "insufficient_historical_data: ",
+    "binance_get_depth_heatmap": "invalid_input: get_depth_heatmap needs the snapshot store",
+}
 
 
 def check_used(tool_name: str, result: Any) -> None:
