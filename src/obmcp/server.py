@@ -177,8 +177,9 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
         instructions=INSTRUCTIONS,
         log_level="WARNING",
         # No subscriptions/listen (2026-07-28): the tool list is fixed and the chart
-        # resources are rendered on read (no updates pushed), so there is nothing to notify; without the handler server/discover
-        # advertises no listChanged/subscribe and a listen request is −32601 (HTTP 404).
+        # resources are rendered on read (no updates pushed), so there is nothing to
+        # notify; without the handler server/discover advertises no listChanged/subscribe
+        # and a listen request is −32601 (HTTP 404).
         subscriptions=False,
     )
     register_chart_resources(server)  # the live charts as image/png resources
