@@ -1,6 +1,7 @@
 """Analytics bench: volume profile of 10 M trades (bins + POC + value area) — ours vs numpy
-(``bincount`` + the value-area walk) vs the PyPI ``MarketProfile`` package — and order
-flow over a 300-s window.
+(``bincount`` + the value-area walk) vs the PyPI ``MarketProfile`` package — order
+flow over a 300-s window, and (analytics II) the anomaly detectors and the health score
+over a 300-s window with one hour of baseline built from the real ETHUSDT replay.
 
 Run: ``PYTHONPATH=src .venv/bin/python -m pytest -q bench/bench_analytics.py -s`` (``-s``
 prints the table; ``--benchmark-only`` leaves out the HTTP p50 run, which times itself).
@@ -286,3 +287,83 @@ def test_tool_p50_over_http():
 
     for label, ms in anyio.run(run).items():
         TABLE[f"tool p50 over HTTP: {label}"] = (ms, "target ≤ 5 ms; in-process Hypercorn, HTTP/1.1, JSON answers")
+
+
+# ------------------------------------------------- anomalies, health (analytics II)
+@functools.cache
+def hour_of_eth():
+    """One hour of per-second inputs built from the real ETHUSDT replay (651 s) repeated:
+    the counter ring, the refill ring (times shifted per copy) and the 1-s book series —
+    so a 300-s window has the 10-min baseline the detectors need."""
+    from obcore._kernels import _layout
+    from obcore.analytics.anomalies import BookSeries
+    from obcore.store.recorded import snapshots_from_recording
+
+    rows = list(snapshots_from_recording(ETH))
+    session = eth_session()
+    ring = session.counters
+    end = ring.last_second
+    real = np.array(ring.window(end, ring.capacity))
+    held = np.flatnonzero(real[_layout.MESSAGES] > 0)
+    real = real[:, held[0]:]
+    span = real.shape[1]
+    copies = -(-3600 // span)
+    counters = np.tile(real, copies)[:, -3600:]
+    refills = session.refills.latest()
+    parts = []
+    for k in range(copies):
+        part = refills.copy()
+        part[_layout.REFILL_TIME] += (k - copies + 1) * span * 1000
+        parts.append(part)
+    refills = np.concatenate(parts, axis=1)
+    refills = refills[:, refills[_layout.REFILL_TIME] > (end - 3600) * 1000]
+    t = np.array([r.time_s for r in rows])
+    book = BookSeries(np.concatenate([t + (k - copies + 1) * span for k in range(copies)]),
+                      np.tile(np.array([r.spread or 0 for r in rows]), copies),
+                      np.tile(np.array([r.bid_depth + r.ask_depth for r in rows]), copies),
+                      np.tile(np.array([r.best_bid or 0 for r in rows]), copies),
+                      np.tile(np.array([r.best_ask or 0 for r in rows]), copies))
+    return session, end, counters, refills, book
+
+
+def test_anomalies_300s(benchmark):
+    from obcore.analytics.anomalies import detect_anomalies
+
+    session, end, counters, refills, book = hour_of_eth()
+
+    def run():
+        return detect_anomalies("ETHUSDT", counters, end, 300, refills=refills, refill_history_start_s=end - 3599,
+                                book=book, price_scale=session.price_scale, qty_scale=session.qty_scale)
+
+    report = run()
+    assert all(b["status"] == "known" for b in report.baselines.values()), report.baselines
+    assert report.anomalies == ()
+    benchmark(run)
+    _note(benchmark, "detect_anomalies, 300-s window, 1 h of baseline (3 detectors)",
+          f"{refills.shape[1]} refills, {book.time_s.shape[0]} snapshots; target ≤ 1 ms")
+
+
+@pytest.mark.parametrize("detector", ["quote_stuffing", "iceberg", "flash_crash"])
+def test_each_detector_300s(benchmark, detector):
+    from obcore.analytics import anomalies as a
+
+    session, end, counters, refills, book = hour_of_eth()
+    calls = {
+        "quote_stuffing": lambda: a._quote_stuffing(counters, end, 300, 600, book, session.price_scale),
+        "iceberg": lambda: a._iceberg(refills, end, 300, end - 3599, 600, session.price_scale, session.qty_scale),
+        "flash_crash": lambda: a._flash_crash(counters, end, 300, book, 600, session.price_scale),
+    }
+    found, info = calls[detector]()
+    assert info["status"] == "known" and found == []
+    benchmark(calls[detector])
+    _note(benchmark, f"detector {detector}, 300-s window, 1 h baseline", "target ≤ 1 ms")
+
+
+def test_health(benchmark):
+    from obcore.analytics.health import microstructure_health
+
+    session, end, counters, refills, book = hour_of_eth()
+    result = microstructure_health("ETHUSDT", counters, book=book)
+    assert result.score is not None and all(c["value"] is not None for c in result.components.values())
+    benchmark(microstructure_health, "ETHUSDT", counters, book=book)
+    _note(benchmark, "microstructure health, 1 h of counters + snapshots", "target ≤ 1 ms")

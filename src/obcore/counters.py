@@ -1,4 +1,4 @@
-"""Per-second counters and the trade tape: the ring buffers the analytics read.
+"""Per-second counters, the trade tape and the refill ring: the ring buffers the analytics read.
 
 ``SecondCounters`` is an int64 array of shape ``(N_FIELDS, 2 * capacity)``. Each second
 lives in column ``second % capacity`` *and* ``second % capacity + capacity`` (the kernel
@@ -42,6 +42,8 @@ __all__ = [
     "FIELD_NAMES",
     "MESSAGES",
     "N_FIELDS",
+    "REFILL_CAPACITY",
+    "RefillRing",
     "SELL_QTY",
     "SELL_TRADES",
     "SecondCounters",
@@ -243,3 +245,51 @@ class TradeTape:
         everything = self.latest()
         first = int(np.searchsorted(everything["time_ms"], time_ms, side="left"))
         return {name: values[first:] for name, values in everything.items()}
+
+
+#: Refills a session keeps by default (an ordinary market refills a few a second).
+REFILL_CAPACITY = 1 << 16
+
+
+class RefillRing:
+    """Ring of the refills the book kernel saw: a level a trade hit, topped up again.
+
+    ``data`` is int64 ``(N_REFILL_FIELDS, 2 * capacity)``; rows are the ``REFILL_*``
+    fields of ``obcore._kernels._layout`` (side, price, time_ms, traded, refilled and
+    displayed qty, scaled like the book). Refill ``k`` (0-based, in the order seen) lives
+    in column ``k % capacity`` and ``k % capacity + capacity``, so the newest ``n`` refills
+    are the one slice :meth:`latest` returns. The kernel writes it and rescales it with
+    the book.
+    """
+
+    def __init__(self, capacity: int = REFILL_CAPACITY):
+        if capacity < 1:
+            raise InvalidInputError(f"refill ring capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self.data = np.zeros((_fields.N_REFILL_FIELDS, 2 * capacity), dtype=_fields.REFILL_DTYPE)
+        self._total = np.zeros(1, dtype=np.int64)
+
+    @property
+    def total(self) -> int:
+        """Refills ever recorded."""
+        return int(self._total[0])
+
+    def __len__(self) -> int:
+        return min(self.total, self.capacity)
+
+    def attach(self, kernel: Any) -> None:
+        """Let ``kernel`` (a ``DepthBook``) record its refills here."""
+        kernel.attach_refills(self.data, self._total)
+
+    def latest(self, count: int | None = None) -> np.ndarray:
+        """The newest ``count`` refills (all kept if None), oldest first: a view of shape
+        ``(N_REFILL_FIELDS, n)``, valid until the kernel writes again."""
+        n = len(self) if count is None else max(0, min(count, len(self)))
+        stop = self.total % self.capacity + self.capacity
+        return self.data[:, stop - n : stop]
+
+    def since(self, time_ms: int) -> np.ndarray:
+        """Refills seen at or after ``time_ms`` still in the ring, oldest first (a view)."""
+        kept = self.latest()
+        first = int(np.searchsorted(kept[_fields.REFILL_TIME], time_ms, side="left"))
+        return kept[:, first:]

@@ -28,7 +28,7 @@ import orjson
 
 from obcore._kernels import _layout as _status
 from obcore.book import Book
-from obcore.counters import SecondCounters, TradeTape
+from obcore.counters import RefillRing, SecondCounters, TradeTape
 from obcore.errors import InvalidInputError, PrecisionError
 from obcore.numbers import MAX_SCALE, decimal_places, parse_decimal
 from obcore.validation import SYMBOL_RE
@@ -121,6 +121,8 @@ class BookSession:
         self.book = Book(price_scale or 0, qty_scale or 0, self.counters)
         self._kernel = self.book._kernel
         self.trades.attach(self._kernel)  # the fast path tapes trade frames in the kernel
+        self.refills = RefillRing()  # the kernel records each level a trade hit and that refilled
+        self.refills.attach(self._kernel)
         self._buffer: deque[dict[str, Any]] = deque()
         self._max_buffer = max_buffer
         self._has_snapshot = False

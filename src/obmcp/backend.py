@@ -84,7 +84,9 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         if settings.source_kind in ("emulator", "replay"):
             from obcore.emulator import Emulator
 
-            emulator = Emulator(host="127.0.0.1", port=0, ws_port=0, speed=speed, loop=True)
+            from obmcp.trading import emulator_keys
+
+            emulator = Emulator(host="127.0.0.1", port=0, ws_port=0, speed=speed, loop=True, **emulator_keys(settings))
             _add_replay(emulator, settings)
             await stack.enter_async_context(emulator)
             rest_url, ws_url = emulator.rest_url, emulator.ws_url
@@ -98,6 +100,9 @@ async def open_backend(settings: ServerSettings, *, speed: float = 1.0) -> Async
         )
         stack.push_async_callback(client.aclose)
         backend.client = client
+        from obmcp.trading import open_account
+
+        await open_account(stack, settings, backend)  # account/order client and rails (obmcp.trading)
         backend.streams = await _open_streams(stack, settings, client, ws_url)
         if settings.data_dir is not None and backend.streams is not None:
             backend.store = await _open_store(stack, settings, backend.streams)

@@ -63,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--env-file",
         help="read settings from this file (default: ./.env if it exists); the environment and flags win over it",
     )
+    # Trading: off unless enabled; testnet by default; mainnet orders need a second opt-in.
+    serve.add_argument("--enable-trading", action="store_true", default=None,
+                       help="list and serve the order tools (env OBMCP_ENABLE_TRADING=1; default off)")
+    serve.add_argument("--network", choices=("testnet", "demo", "mainnet"),
+                       help="where account and order calls go (env OBMCP_NETWORK, default testnet)")
+    serve.add_argument("--allow-mainnet-trading", action="store_true", default=None,
+                       help="with --network mainnet: allow real orders (env OBMCP_ALLOW_MAINNET_TRADING=1)")
+    serve.add_argument("--max-order-notional", help="per-order cap in quote units (env OBMCP_MAX_ORDER_NOTIONAL, default 100)")
+    serve.add_argument("--max-daily-notional", help="daily cap in quote units (env OBMCP_MAX_DAILY_NOTIONAL, default 500)")
+    serve.add_argument("--audit-log", help="trading audit log, JSON lines, 0600 (env OBMCP_AUDIT_LOG)")
     serve.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     return parser
 
@@ -122,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             session_idle_seconds=args.session_idle_seconds,
             session_reclaim_seconds=args.session_reclaim_seconds,
             http_response=args.http_response,
+            enable_trading=args.enable_trading,
+            network=args.network,
+            allow_mainnet_trading=args.allow_mainnet_trading,
+            max_order_notional=args.max_order_notional,
+            max_daily_notional=args.max_daily_notional,
+            audit_log=args.audit_log,
         )
     except InvalidInputError as exc:
         print(f"obmcp: {exc}", file=sys.stderr)

@@ -3,7 +3,9 @@
 Environment variables: ``HOST``, ``PORT``, ``OBMCP_DATA_DIR``, ``OBMCP_STORE_MAX_BYTES``,
 ``OBMCP_STORE_RETENTION_DAYS``, ``OBMCP_TOKEN``,
 ``OBMCP_MAX_SESSIONS``, ``OBMCP_SESSION_IDLE_SECONDS``, ``OBMCP_SESSION_RECLAIM_SECONDS``, ``OBMCP_ALLOWED_HOSTS``,
-``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``. Flags win over the
+``OBMCP_ALLOWED_ORIGINS``, ``OBMCP_HTTP_RESPONSE``, ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``; trading (off by
+default): ``OBMCP_ENABLE_TRADING``, ``OBMCP_NETWORK`` (testnet | demo | mainnet), ``OBMCP_ALLOW_MAINNET_TRADING``,
+``OBMCP_MAX_ORDER_NOTIONAL``, ``OBMCP_MAX_DAILY_NOTIONAL``, ``OBMCP_TRADING_SYMBOLS``, ``OBMCP_AUDIT_LOG``. Flags win over the
 environment, the environment over a ``.env`` file (``obmcp serve`` reads ``./.env`` or
 ``--env-file``; :func:`read_env_file`). Secrets are kept out of ``repr`` so they never reach a log line.
 """
@@ -15,6 +17,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from obcore.errors import InvalidInputError
@@ -40,6 +43,7 @@ BUNDLED_RECORDING = (_BUNDLED_DIR / "ethusdt_20240808.gz", _BUNDLED_DIR / "ethus
 
 _TOOL_NAME_STYLES = ("underscore", "dotted")
 _MODES = ("stdio", "http")
+_NETWORKS = ("testnet", "demo", "mainnet")
 #: How a request POST is answered over HTTP: one JSON body, or an SSE stream.
 HTTP_RESPONSE_MODES = ("json", "sse")
 
@@ -122,8 +126,27 @@ class ServerSettings:
     token: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
     api_secret: str | None = field(default=None, repr=False)
+    # Trading (obcore.trading rails): off unless enabled; testnet unless told otherwise;
+    # mainnet orders need the second opt-in as well.
+    enable_trading: bool = False
+    network: str = "testnet"
+    allow_mainnet_trading: bool = False
+    max_order_notional: str = "100"
+    max_daily_notional: str = "500"
+    trading_symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "BNBUSDT")
+    audit_log: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.network not in _NETWORKS:
+            raise InvalidInputError(f"network {self.network!r}: expected one of {_NETWORKS}")
+        for name in ("max_order_notional", "max_daily_notional"):
+            raw = str(getattr(self, name))
+            try:
+                ok = Decimal(raw) > 0
+            except ArithmeticError:
+                ok = False
+            if not ok:
+                raise InvalidInputError(f"{name} {raw!r}: expected a positive decimal amount of the quote asset")
         if self.mode not in _MODES:
             raise InvalidInputError(f"mode {self.mode!r}: expected one of {_MODES}")
         if self.tool_names not in _TOOL_NAME_STYLES:
@@ -167,6 +190,15 @@ class ServerSettings:
         """Recording files replayed by the in-process emulator (empty for ``live``)."""
         return parse_source(self.source)[1]
 
+    @property
+    def audit_path(self) -> Path:
+        """Where the trading audit log goes: ``audit_log``, else DATA_DIR/audit.jsonl, else ~/.obmcp/audit.jsonl."""
+        if self.audit_log is not None:
+            return self.audit_log
+        if self.data_dir is not None:
+            return self.data_dir / "audit.jsonl"
+        return Path.home() / ".obmcp" / "audit.jsonl"
+
     def tool_name(self, name: str) -> str:
         """The wire name of tool ``name``: ``binance_<name>`` or ``binance.<name>``."""
         return f"binance.{name}" if self.tool_names == "dotted" else f"binance_{name}"
@@ -190,6 +222,15 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise InvalidInputError(f"{key}={raw!r}: expected a number of seconds") from None
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise InvalidInputError(f"{key}={raw!r}: expected 1/true/yes/on or 0/false/no/off")
 
 
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
@@ -255,10 +296,19 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "token": env.get("OBMCP_TOKEN") or None,
         "api_key": env.get("BINANCE_API_KEY") or None,
         "api_secret": env.get("BINANCE_API_SECRET") or None,
+        "enable_trading": _flag(env, "OBMCP_ENABLE_TRADING"),
+        "network": env.get("OBMCP_NETWORK") or "testnet",
+        "allow_mainnet_trading": _flag(env, "OBMCP_ALLOW_MAINNET_TRADING"),
+        "max_order_notional": env.get("OBMCP_MAX_ORDER_NOTIONAL") or "100",
+        "max_daily_notional": env.get("OBMCP_MAX_DAILY_NOTIONAL") or "500",
     }
+    if env.get("OBMCP_TRADING_SYMBOLS"):
+        values["trading_symbols"] = _list(env, "OBMCP_TRADING_SYMBOLS")
+    if env.get("OBMCP_AUDIT_LOG"):
+        values["audit_log"] = Path(env["OBMCP_AUDIT_LOG"]).expanduser()
     if env.get("OBMCP_DATA_DIR"):
         values["data_dir"] = Path(env["OBMCP_DATA_DIR"]).expanduser()
     for key, value in overrides.items():
         if value is not None:
-            values[key] = Path(value).expanduser() if key == "data_dir" else value
+            values[key] = Path(value).expanduser() if key in ("data_dir", "audit_log") else value
     return ServerSettings(**values)  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ from mcp_types import Tool as MCPTool
 from obmcp.backend import Backend
 from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, reporting_progress, wire_name
 from obmcp.config import ServerSettings
-from obmcp.tools import CATALOG
+from obmcp.tools import catalog_for
 
 __all__ = ["INSTRUCTIONS", "SERVER_NAME", "CatalogServer", "build_server", "call_result", "mcp_tool"]
 
@@ -166,11 +166,14 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
     """
     from obmcp import __version__
 
+    from obmcp.prompts import register_prompts
+    from obmcp.resources import register_resources
     from obmcp.tools.charts import register_chart_resources
 
+    context = ToolContext(backend)
     server = CatalogServer(
-        CATALOG,
-        ToolContext(backend),
+        catalog_for(settings.enable_trading),  # trading tools are not even listed unless enabled
+        context,
         settings.tool_name,
         name=SERVER_NAME,
         version=__version__,
@@ -182,5 +185,7 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
         # and a listen request is −32601 (HTTP 404).
         subscriptions=False,
     )
+    register_resources(server, context)  # obmcp.resources: market data, balances, trades, open orders
+    register_prompts(server, settings.tool_name)  # obmcp.prompts: trading analysis, portfolio risk
     register_chart_resources(server)  # the live charts as image/png resources
     return server

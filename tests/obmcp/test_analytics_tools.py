@@ -142,3 +142,44 @@ async def test_open_backend_warms_the_analytics_kernels(monkeypatch):
     monkeypatch.setattr(backend_module, "_warm_up_kernels", recorded)
     async with backend_module.open_backend(ServerSettings(mode="http", source="emulator")) as backend:
         assert started == [True] and backend.client is not None
+
+
+async def test_detect_market_anomalies_through_mcp(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        result = await client.call_tool("binance_detect_market_anomalies", {"symbol": "ETHUSDT", "window_secs": 60})
+        bad = await client.call_tool("binance_detect_market_anomalies", {"symbol": "ETHUSDT", "window_secs": 301})
+        stored = await client.call_tool("binance_detect_market_anomalies",
+                                        {"symbol": "ETHUSDT", "as_of": "2024-08-09T00:05:00Z"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["anomaly_count"] == 0 and answer["data_quality"]["source"] == "live"
+    assert answer["baselines"]["quote_stuffing"]["status"].startswith("baseline not yet known")
+    assert "0 anomalies" in result.content[0].text
+    assert bad.is_error and "window_secs" in bad.content[0].text
+    assert stored.is_error and "as_of needs the snapshot store" in stored.content[0].text
+
+
+async def test_get_microstructure_health_through_mcp(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        result = await client.call_tool("binance_get_microstructure_health", {"symbol": "ETHUSDT"})
+        bad = await client.call_tool("binance_get_microstructure_health", {"symbol": "ETH-USDT"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["band"] == "Unknown" and answer["health_score"] is None  # 11 min of replay: < 10 min of history
+    assert "0.35*liquidity_depth" in answer["formula"] and set(answer["components"]) == {
+        "spread_stability", "liquidity_depth", "flow_balance", "update_rate"}
+    assert "health unknown" in result.content[0].text
+    assert bad.is_error and "symbol" in bad.content[0].text
+
+
+async def test_get_liquidity_vacuums_through_mcp(replayed):
+    async with _client(Backend(streams=FakeStreams({"ETHUSDT": replayed}))) as client:
+        result = await client.call_tool("binance_get_liquidity_vacuums",
+                                        {"symbol": "ETHUSDT", "lookback_minutes": 30, "tick_size": "0.01"})
+        bad = await client.call_tool("binance_get_liquidity_vacuums", {"symbol": "ETHUSDT", "lookback_minutes": 5})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer["tick_size"] == "0.01" and answer["wall_rule"]["k"] == 5
+    assert answer["stop_advice"]["long_stop"]["price"] in answer["stop_advice"]["text"]
+    assert "liquidity map (30 min" in result.content[0].text
+    assert bad.is_error and "lookback_minutes" in bad.content[0].text

@@ -177,3 +177,16 @@ def test_bad_dotenv_line_named_without_its_value(
     err = capsys.readouterr().err
     assert err.startswith("obmcp: ") and ".env:2" in err and "SECRETVALUE" not in err
     assert captured == []
+
+
+def test_main_maps_the_trading_flags(captured: list[ServerSettings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OBMCP_ENABLE_TRADING", raising=False)
+    assert cli.main(["serve"]) == 0
+    assert captured[-1].enable_trading is False and captured[-1].network == "testnet"
+    status = cli.main(["serve", "--enable-trading", "--network", "mainnet", "--allow-mainnet-trading",
+                       "--max-order-notional", "20", "--max-daily-notional", "60", "--audit-log", str(tmp_path / "a")])
+    assert status == 0
+    settings = captured[-1]
+    assert settings.enable_trading and settings.network == "mainnet" and settings.allow_mainnet_trading
+    assert (settings.max_order_notional, settings.max_daily_notional) == ("20", "60")
+    assert settings.audit_path == tmp_path / "a"

@@ -225,3 +225,21 @@ def test_source_properties(tmp_path: Path) -> None:
     settings = ServerSettings(source=f"replay:{recording}")
     assert settings.source_kind == "replay" and settings.source_paths == (recording,)
     assert ServerSettings().source_kind == "live" and ServerSettings().source_paths == ()
+
+
+def test_trading_settings_default_off_testnet_and_checked(tmp_path):
+    from obmcp.config import ServerSettings, settings_from_env
+
+    default = settings_from_env({})
+    assert (default.enable_trading, default.network, default.allow_mainnet_trading) == (False, "testnet", False)
+    on = settings_from_env({"OBMCP_ENABLE_TRADING": "1", "OBMCP_NETWORK": "demo", "OBMCP_TRADING_SYMBOLS": "ETHUSDT, btcusdt",
+                            "OBMCP_MAX_ORDER_NOTIONAL": "25.5", "OBMCP_AUDIT_LOG": str(tmp_path / "a.jsonl")})
+    assert on.enable_trading and on.network == "demo" and on.trading_symbols == ("ETHUSDT", "btcusdt")
+    assert on.max_order_notional == "25.5" and on.audit_path == tmp_path / "a.jsonl"
+    assert settings_from_env({}, data_dir=str(tmp_path)).audit_path == tmp_path / "audit.jsonl"
+    for env, needle in [({"OBMCP_NETWORK": "prod"}, "network"), ({"OBMCP_ENABLE_TRADING": "maybe"}, "OBMCP_ENABLE_TRADING"),
+                        ({"OBMCP_MAX_DAILY_NOTIONAL": "-1"}, "max_daily_notional"),
+                        ({"OBMCP_MAX_ORDER_NOTIONAL": "lots"}, "max_order_notional")]:
+        with pytest.raises(InvalidInputError, match=needle):
+            settings_from_env(env)
+    assert ServerSettings(network="mainnet", allow_mainnet_trading=True).allow_mainnet_trading

@@ -30,7 +30,7 @@ async def test_stdio_subprocess_serves_live_book():
     )
     async with Client(params, mode="legacy") as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert len(names) == len(CATALOG)  # every catalog entry is served
+        assert len(names) == len(CATALOG)  # trading off: every catalog entry, no trading tool
         l1 = await client.call_tool("binance_orderbook_l1", {"symbol": "ETHUSDT", "wait_seconds": 20})
         assert not l1.is_error, l1.content
         assert l1.structured_content["data_quality"]["sync_state"] == "LIVE"

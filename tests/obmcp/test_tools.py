@@ -10,6 +10,7 @@ from obmcp.backend import Backend
 from obmcp.config import ServerSettings
 from obcore.validation import SYMBOL_PATTERN
 from obmcp.server import build_server
+from obmcp.tools.account import ACCOUNT_TOOLS
 from obmcp.tools.analytics import ANALYTICS_TOOLS
 from obmcp.tools.book import BOOK_TOOLS
 from obmcp.tools.charts import CHART_TOOLS
@@ -30,11 +31,13 @@ async def _client(backend, **settings):
     return Client(build_server(ServerSettings(**settings), backend), mode="legacy")
 
 
-async def test_exactly_the_eleven_tools_with_schemas(backend):
+async def test_exactly_the_thirteen_read_only_tools_with_schemas(backend):
+    # Trading is off by default: the five trading tools are not listed (tests/obmcp/test_trading_tools.py).
     async with await _client(backend) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     # plus ChatGPT's connector pair, named exactly (tests/obmcp/test_connector.py)
-    expected = [*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS + CHART_TOOLS), "search", "fetch"]
+    expected = [*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS + CHART_TOOLS + ACCOUNT_TOOLS),
+                "search", "fetch"]
     assert sorted(tools) == sorted(expected)
     for tool in tools.values():
         assert tool.output_schema and tool.output_schema["type"] == "object"
@@ -127,7 +130,13 @@ async def test_stale_book_says_so_in_the_text(backend, eth_session, monkeypatch)
     assert "WARNING" in result.content[0].text and "stale" in result.content[0].text
 
 
-async def test_resources_and_prompts_lists_are_empty(backend):
+async def test_resources_and_prompts_are_listed(backend):
+    # Declared in obmcp.resources / obmcp.prompts (read end to end in test_trading_tools.py).
     async with await _client(backend) as client:
-        assert (await client.list_resources()).resources == []
-        assert (await client.list_prompts()).prompts == []
+        static = {str(r.uri) for r in (await client.list_resources()).resources}
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+    assert static == {"binance://account/balances", "binance://account/open-orders"}
+    charts = {f"obmcp://charts/{{symbol}}/{kind}.png" for kind in ("profile", "flow", "heatmap")}  # obmcp.tools.charts
+    assert templates == {"binance://market/{symbol}", "binance://account/trades/{symbol}"} | charts
+    assert prompts == {"trading_analysis", "portfolio_risk"}

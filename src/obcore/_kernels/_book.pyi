@@ -27,6 +27,15 @@ BUY_QTY: int
 SELL_QTY: int
 MESSAGES: int
 MAX_PENDING_TRADES: int
+REFILL_SIDE: int
+REFILL_PRICE: int
+REFILL_TIME: int
+REFILL_TRADED: int
+REFILL_QTY: int
+REFILL_DISPLAYED: int
+N_REFILL_FIELDS: int
+MAX_HIT_LEVELS: int
+REFILL_WINDOW_MS: int
 QTY_FIELDS: tuple[int, ...]
 BID: int
 ASK: int
@@ -51,6 +60,7 @@ class DepthBook:
     def rescale(self, price_scale: int, qty_scale: int) -> None: ...
     def attach_tape(self, price: npt.NDArray[np.int64], qty: npt.NDArray[np.int64], time_ms: npt.NDArray[np.int64],
                     side: npt.NDArray[np.int8], trade_id: npt.NDArray[np.int64], total: npt.NDArray[np.int64]) -> None: ...
+    def attach_refills(self, ring: npt.NDArray[np.int64], total: npt.NDArray[np.int64]) -> None: ...
     def add_trade(self, price: int, qty: int, time_ms: int, taker_side: int) -> None: ...
     def apply_event(self, first_id: int, last_id: int, event_time: int,
                     bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]) -> int: ...

@@ -58,6 +58,17 @@ cdef enum:
     MAX_PENDING = 256
     N_QTY_FIELDS = 8
 
+cdef enum:
+    R_SIDE = 0
+    R_PRICE = 1
+    R_TIME = 2
+    R_TRADED = 3
+    R_QTY = 4
+    R_DISPLAYED = 5
+    NREFILL_FIELDS = 6
+    MAX_HITS = 64
+    REFILL_WINDOW = 5000
+
 cdef int QTY_FIELD_LIST[N_QTY_FIELDS]
 QTY_FIELD_LIST[:] = [F_ADDED_QTY, F_REDUCED_QTY, F_CANCELLED_QTY, N_SIDE_FIELDS + F_ADDED_QTY,
                      N_SIDE_FIELDS + F_REDUCED_QTY, N_SIDE_FIELDS + F_CANCELLED_QTY, F_BUY_QTY, F_SELL_QTY]
@@ -86,6 +97,15 @@ SELL_QTY = F_SELL_QTY
 MESSAGES = F_MESSAGES
 N_FIELDS = NFIELDS
 MAX_PENDING_TRADES = MAX_PENDING
+REFILL_SIDE = R_SIDE
+REFILL_PRICE = R_PRICE
+REFILL_TIME = R_TIME
+REFILL_TRADED = R_TRADED
+REFILL_QTY = R_QTY
+REFILL_DISPLAYED = R_DISPLAYED
+N_REFILL_FIELDS = NREFILL_FIELDS
+MAX_HIT_LEVELS = MAX_HITS
+REFILL_WINDOW_MS = REFILL_WINDOW
 QTY_FIELDS = tuple(QTY_FIELD_LIST[f] for f in range(N_QTY_FIELDS))
 BID = 0
 ASK = 1
@@ -373,6 +393,20 @@ cdef class DepthBook:
     cdef int64_t[::1] tape_price, tape_qty, tape_time, tape_id, tape_total
     cdef signed char[::1] tape_side
     cdef Py_ssize_t tape_cap
+    # Levels a trade hit and not topped up yet, oldest first; [lo, hi] bounds their prices
+    # per side (a filter: a level change outside it cannot be a refill).
+    cdef int64_t hit_price[MAX_HITS]
+    cdef int64_t hit_traded[MAX_HITS]
+    cdef int64_t hit_time[MAX_HITS]
+    cdef int hit_side[MAX_HITS]
+    cdef int n_hit
+    cdef int64_t hit_lo[2]
+    cdef int64_t hit_hi[2]
+    # The refill ring (a RefillRing's arrays), if attached.
+    cdef bint has_refills
+    cdef int64_t[:, ::1] refill_ring
+    cdef int64_t[::1] refill_total
+    cdef Py_ssize_t refill_cap
 
     def __cinit__(self, int price_scale, int qty_scale, ring):
         cdef int j
@@ -386,6 +420,9 @@ cdef class DepthBook:
         self.n_pend = 0
         self.has_tape = False
         self.tape_cap = 0
+        self.n_hit = 0
+        self.has_refills = False
+        self.refill_cap = 0
         for j in range(2 * N_SIDE_FIELDS):
             self.acc[j] = 0
 
@@ -451,11 +488,13 @@ cdef class DepthBook:
             self.sides[side].n = n
         self.last_update_id = last_update_id
         self.n_pend = 0
+        self.n_hit = 0
 
     def clear(self):
         self.sides[0].n = 0
         self.sides[1].n = 0
         self.n_pend = 0
+        self.n_hit = 0
 
     def rescale(self, int price_scale, int qty_scale):
         """Move to finer scales (both must be >= the current ones); the ring's quantity
@@ -475,6 +514,18 @@ cdef class DepthBook:
         for j in range(self.n_pend):
             self.pend_price[j] *= price_factor
             self.pend_qty[j] *= qty_factor
+        for j in range(self.n_hit):
+            self.hit_price[j] *= price_factor
+            self.hit_traded[j] *= qty_factor
+        for side in range(2):
+            self.hit_lo[side] *= price_factor
+            self.hit_hi[side] *= price_factor
+        if self.has_refills:
+            for j in range(2 * self.refill_cap):
+                self.refill_ring[R_PRICE, j] *= price_factor
+                self.refill_ring[R_TRADED, j] *= qty_factor
+                self.refill_ring[R_QTY, j] *= qty_factor
+                self.refill_ring[R_DISPLAYED, j] *= qty_factor
         self.price_scale = price_scale
         self.qty_scale = qty_scale
 
@@ -518,6 +569,19 @@ cdef class DepthBook:
         self.tape_total = total
         self.tape_cap = cap
         self.has_tape = True
+
+    def attach_refills(self, ring, total):
+        """Write the refills the book sees into ``ring`` (int64, (N_REFILL_FIELDS, 2 *
+        capacity)): column ``total[0] % capacity`` and ``+ capacity``, then ``total[0] += 1``."""
+        if (not isinstance(ring, np.ndarray) or ring.dtype != np.int64 or ring.ndim != 2
+                or ring.shape[0] != NREFILL_FIELDS or ring.shape[1] < 2 or ring.shape[1] % 2 or len(total) != 1):
+            raise InvalidInputError(
+                f"refill ring must be int64 ({NREFILL_FIELDS}, 2 * capacity) with a 1-cell total, "
+                f"got {getattr(ring, 'dtype', None)} {getattr(ring, 'shape', None)} and {len(total)} totals")
+        self.refill_ring = ring
+        self.refill_total = total
+        self.refill_cap = ring.shape[1] // 2
+        self.has_refills = True
 
     def add_trade(self, int64_t price, int64_t qty, int64_t time_ms, int taker_side):
         """Count a trade; remember it so the depth reduction it causes is not a cancel."""
@@ -586,21 +650,82 @@ cdef class DepthBook:
         self.pend_side[self.n_pend] = 1 if taker_side > 0 else 0
         self.n_pend += 1
 
-    cdef inline int64_t _explained_by_trades(self, int side, int64_t price, int64_t reduced,
-                                             int64_t event_time) noexcept:
-        cdef int64_t explained = 0, take
+    cdef inline int64_t _traded_at(self, int side, int64_t price, int64_t event_time) noexcept:
+        # Take (and return) the qty of the pending trades at this level the event reflects.
+        cdef int64_t traded = 0
         cdef int j
         for j in range(self.n_pend):
             if (self.pend_side[j] == side and self.pend_price[j] == price
                     and self.pend_time[j] <= event_time and self.pend_qty[j] > 0):
-                take = self.pend_qty[j]
-                if take > reduced - explained:
-                    take = reduced - explained
-                self.pend_qty[j] -= take
-                explained += take
-                if explained == reduced:
-                    break
-        return explained
+                traded += self.pend_qty[j]
+                self.pend_qty[j] = 0
+        return traded
+
+    cdef inline void _drop_hit(self, int j) noexcept:
+        cdef int k = self.n_hit - j - 1
+        memmove(&self.hit_price[j], &self.hit_price[j + 1], k * sizeof(int64_t))
+        memmove(&self.hit_traded[j], &self.hit_traded[j + 1], k * sizeof(int64_t))
+        memmove(&self.hit_time[j], &self.hit_time[j + 1], k * sizeof(int64_t))
+        memmove(&self.hit_side[j], &self.hit_side[j + 1], k * sizeof(int))
+        self.n_hit -= 1
+
+    cdef void _record_refill(self, int side, int64_t price, int64_t time_ms, int64_t traded,
+                             int64_t refilled, int64_t displayed) noexcept:
+        cdef Py_ssize_t column, k
+        if not self.has_refills:
+            return
+        column = self.refill_total[0] % self.refill_cap
+        for k in range(2):
+            self.refill_ring[R_SIDE, column] = side
+            self.refill_ring[R_PRICE, column] = price
+            self.refill_ring[R_TIME, column] = time_ms
+            self.refill_ring[R_TRADED, column] = traded
+            self.refill_ring[R_QTY, column] = refilled
+            self.refill_ring[R_DISPLAYED, column] = displayed
+            column += self.refill_cap
+        self.refill_total[0] += 1
+
+    cdef void _refill(self, int side, int64_t price, int64_t old, int64_t qty, int64_t traded,
+                      int64_t event_time) noexcept:
+        # The twin's ``_refill`` (its docstring is the rule), on fixed arrays.
+        cdef int j, hit = -1
+        cdef int64_t refilled
+        for j in range(self.n_hit):
+            if self.hit_side[j] == side and self.hit_price[j] == price:
+                hit = j
+                break
+        if hit >= 0 and event_time - self.hit_time[hit] > REFILL_WINDOW:
+            self._drop_hit(hit)
+            hit = -1
+        if traded > 0:
+            refilled = qty - (old - traded)
+            if refilled > 0:
+                self._record_refill(side, price, event_time,
+                                    traded + (self.hit_traded[hit] if hit >= 0 else 0), refilled, qty)
+                if hit >= 0:
+                    self._drop_hit(hit)
+            elif hit >= 0:
+                self.hit_traded[hit] += traded
+                self.hit_time[hit] = event_time
+            else:
+                if self.n_hit >= MAX_HITS:
+                    self._drop_hit(0)
+                if self.n_hit == 0:
+                    self.hit_lo[0] = self.hit_lo[1] = price
+                    self.hit_hi[0] = self.hit_hi[1] = price
+                if price < self.hit_lo[side]:
+                    self.hit_lo[side] = price
+                if price > self.hit_hi[side]:
+                    self.hit_hi[side] = price
+                j = self.n_hit
+                self.hit_side[j] = side
+                self.hit_price[j] = price
+                self.hit_traded[j] = traded
+                self.hit_time[j] = event_time
+                self.n_hit += 1
+        elif hit >= 0 and qty > old:
+            self._record_refill(side, price, event_time, self.hit_traded[hit], qty - old, qty)
+            self._drop_hit(hit)
 
     cdef inline void _drop_seen_trades(self, int64_t event_time) noexcept:
         # A depth event at time E already reflects every trade up to E.
@@ -622,8 +747,12 @@ cdef class DepthBook:
         cdef Py_ssize_t i = lower_bound_from_end(book.keys, book.n, key)
         cdef bint found = i < book.n and book.keys[i] == key
         cdef int64_t old = book.qtys[i] if found else 0
-        cdef int64_t reduced, cancelled
+        cdef int64_t reduced, cancelled, traded = 0
         cdef int base = side * N_SIDE_FIELDS
+        if self.n_pend > 0:
+            traded = self._traded_at(side, price, event_time)
+        if traded > 0 or (self.n_hit > 0 and self.hit_lo[side] <= price <= self.hit_hi[side]):
+            self._refill(side, price, old, qty, traded, event_time)
         self.acc[base + F_UPDATES] += 1
         if qty > old:
             self.acc[base + F_ADDITIONS] += 1
@@ -632,9 +761,7 @@ cdef class DepthBook:
             reduced = old - qty
             self.acc[base + F_REDUCTIONS] += 1
             self.acc[base + F_REDUCED_QTY] += reduced
-            cancelled = reduced
-            if self.n_pend > 0:
-                cancelled -= self._explained_by_trades(side, price, reduced, event_time)
+            cancelled = reduced - (traded if traded < reduced else reduced)
             if cancelled > 0:
                 self.acc[base + F_CANCELLATIONS] += 1
                 self.acc[base + F_CANCELLED_QTY] += cancelled

@@ -29,11 +29,20 @@ from obcore._kernels._layout import (
     BUY_TRADES,
     CANCELLATIONS,
     CANCELLED_QTY,
+    MAX_HIT_LEVELS,
     MAX_PENDING_TRADES,
     MESSAGES,
+    N_REFILL_FIELDS,
     QTY_FIELDS,
     REDUCED_QTY,
     REDUCTIONS,
+    REFILL_DISPLAYED,
+    REFILL_PRICE,
+    REFILL_QTY,
+    REFILL_SIDE,
+    REFILL_TIME,
+    REFILL_TRADED,
+    REFILL_WINDOW_MS,
     SELL_QTY,
     SELL_TRADES,
     SIDE_FIELDS,
@@ -116,6 +125,23 @@ class DepthBook:
         self.events_stale = 0
         self.pending: list[list[int]] = []  # [price, qty_left, time_ms, side_hit]
         self.tape: tuple | None = None  # (price, qty, time_ms, side, trade_id, total) arrays
+        # Levels a trade hit and that were not topped up yet: [side, price, traded, time_ms].
+        self.hits: list[list[int]] = []
+        self.refills: tuple | None = None  # (ring (N_REFILL_FIELDS, 2 * cap), total) arrays
+
+    def attach_refills(self, ring, total) -> None:
+        """Write the refills the book sees into ``ring`` (int64, (N_REFILL_FIELDS, 2 *
+        capacity)): column ``total[0] % capacity`` and ``+ capacity``, then ``total[0] += 1``."""
+        if (
+            not isinstance(ring, np.ndarray) or ring.dtype != np.int64 or ring.ndim != 2
+            or ring.shape[0] != N_REFILL_FIELDS or ring.shape[1] < 2 or ring.shape[1] % 2
+            or len(total) != 1
+        ):  # fmt: skip
+            raise InvalidInputError(
+                f"refill ring must be int64 ({N_REFILL_FIELDS}, 2 * capacity) with a 1-cell total, "
+                f"got {getattr(ring, 'dtype', None)} {getattr(ring, 'shape', None)} and {len(total)} totals"
+            )
+        self.refills = (ring, total)
 
     def attach_tape(self, price, qty, time_ms, side, trade_id, total) -> None:
         """Write the trades ``apply_json`` parses into these arrays (a ``TradeTape``'s):
@@ -133,11 +159,13 @@ class DepthBook:
         self.qtys = [[q for _, q in bids], [q for _, q in asks]]
         self.last_update_id = int(last_update_id)
         self.pending.clear()
+        self.hits.clear()
 
     def clear(self) -> None:
         self.keys = [[], []]
         self.qtys = [[], []]
         self.pending.clear()
+        self.hits.clear()
 
     def rescale(self, price_scale: int, qty_scale: int) -> None:
         """Move to finer scales (both must be >= the current ones).
@@ -157,6 +185,14 @@ class DepthBook:
         for trade in self.pending:
             trade[0] *= price_factor
             trade[1] *= qty_factor
+        for hit in self.hits:
+            hit[1] *= price_factor
+            hit[2] *= qty_factor
+        if self.refills is not None:
+            ring = self.refills[0]
+            ring[REFILL_PRICE] *= price_factor
+            for field in (REFILL_TRADED, REFILL_QTY, REFILL_DISPLAYED):
+                ring[field] *= qty_factor
         self.price_scale = price_scale
         self.qty_scale = qty_scale
 
@@ -199,16 +235,64 @@ class DepthBook:
             self.pending.pop(0)
         self.pending.append([price, qty, time_ms, ASK if taker_side > 0 else BID])
 
-    def _explained_by_trades(self, side: int, price: int, reduced: int, event_time: int) -> int:
-        explained = 0
+    def _traded_at(self, side: int, price: int, event_time: int) -> int:
+        """Take (and return) the qty of the pending trades at this level the event reflects."""
+        traded = 0
         for trade in self.pending:
             if trade[3] == side and trade[0] == price and trade[2] <= event_time and trade[1] > 0:
-                take = min(trade[1], reduced - explained)
-                trade[1] -= take
-                explained += take
-                if explained == reduced:
-                    break
-        return explained
+                traded += trade[1]
+                trade[1] = 0
+        return traded
+
+    def _record_refill(self, side: int, price: int, time_ms: int, traded: int, refilled: int, displayed: int) -> None:
+        if self.refills is None:
+            return
+        ring, total = self.refills
+        capacity = ring.shape[1] // 2
+        column = int(total[0]) % capacity
+        for field, value in (
+            (REFILL_SIDE, side), (REFILL_PRICE, price), (REFILL_TIME, time_ms),
+            (REFILL_TRADED, traded), (REFILL_QTY, refilled), (REFILL_DISPLAYED, displayed),
+        ):  # fmt: skip
+            ring[field, column] = value
+            ring[field, column + capacity] = value
+        total[0] += 1
+
+    def _refill(self, side: int, price: int, old: int, qty: int, traded: int, event_time: int) -> None:
+        """Refill accounting for one level change (``traded``: qty the event's trades took).
+
+        A level a trade hit is refilled when its new size is above ``old - traded`` (in the
+        same event; the refilled qty is ``qty - (old - traded)``, which counts size hidden
+        behind the displayed one) or, in a later event within ``REFILL_WINDOW_MS`` of the
+        last trade, when it grows (refilled ``qty - old``). A hit not refilled yet is
+        remembered (at most ``MAX_HIT_LEVELS``, the oldest dropped).
+        """
+        hits = self.hits
+        hit = None
+        for index, entry in enumerate(hits):
+            if entry[0] == side and entry[1] == price:
+                hit = index
+                break
+        if hit is not None and event_time - hits[hit][3] > REFILL_WINDOW_MS:
+            del hits[hit]
+            hit = None
+        if traded > 0:
+            prior = hits[hit][2] if hit is not None else 0
+            refilled = qty - (old - traded)
+            if refilled > 0:
+                self._record_refill(side, price, event_time, prior + traded, refilled, qty)
+                if hit is not None:
+                    del hits[hit]
+            elif hit is not None:
+                hits[hit][2] += traded
+                hits[hit][3] = event_time
+            else:
+                if len(hits) >= MAX_HIT_LEVELS:
+                    del hits[0]
+                hits.append([side, price, traded, event_time])
+        elif hit is not None and qty > old:
+            self._record_refill(side, price, event_time, hits[hit][2], qty - old, qty)
+            del hits[hit]
 
     def _drop_seen_trades(self, event_time: int) -> None:
         # A depth event at time E already reflects every trade up to E.
@@ -222,6 +306,9 @@ class DepthBook:
         found = i < len(keys) and keys[i] == key
         old = qtys[i] if found else 0
         base = side * SIDE_FIELDS
+        traded = self._traded_at(side, price, event_time) if self.pending else 0
+        if traded or self.hits:
+            self._refill(side, price, old, qty, traded, event_time)
         self._count(column, base + UPDATES, 1)
         if qty > old:
             self._count(column, base + ADDITIONS, 1)
@@ -230,7 +317,7 @@ class DepthBook:
             reduced = old - qty
             self._count(column, base + REDUCTIONS, 1)
             self._count(column, base + REDUCED_QTY, reduced)
-            cancelled = reduced - self._explained_by_trades(side, price, reduced, event_time)
+            cancelled = reduced - min(traded, reduced)
             if cancelled > 0:
                 self._count(column, base + CANCELLATIONS, 1)
                 self._count(column, base + CANCELLED_QTY, cancelled)

@@ -23,14 +23,25 @@ __all__ = [
     "CANCELLED_QTY",
     "COUNTER_DTYPE",
     "FIELD_NAMES",
+    "MAX_HIT_LEVELS",
     "MAX_PENDING_TRADES",
     "MESSAGES",
     "N_FIELDS",
+    "N_REFILL_FIELDS",
     "PRICE_DTYPE",
     "QTY_DTYPE",
     "QTY_FIELDS",
     "REDUCED_QTY",
     "REDUCTIONS",
+    "REFILL_DISPLAYED",
+    "REFILL_DTYPE",
+    "REFILL_FIELD_NAMES",
+    "REFILL_PRICE",
+    "REFILL_QTY",
+    "REFILL_SIDE",
+    "REFILL_TIME",
+    "REFILL_TRADED",
+    "REFILL_WINDOW_MS",
     "SELL_QTY",
     "SELL_TRADES",
     "SIDE_DTYPE",
@@ -112,6 +123,26 @@ QTY_FIELDS: tuple[int, ...] = (
 #: Trades remembered so the depth reduction they cause is not counted as a cancel.
 MAX_PENDING_TRADES = 256
 
+# ------------------------------------------------------------------- refills
+# A refill: a trade took size at a level, and the level was topped up again — in the
+# same depth event (the new size is above the size minus the traded qty) or in a later
+# one within REFILL_WINDOW_MS of the trade being seen. Each refill is one column of the
+# refill ring, an int64 (N_REFILL_FIELDS, 2 * capacity) array written at column
+# ``total % capacity`` and ``+ capacity`` (like the counter ring), so the newest n rows
+# are one contiguous slice.
+REFILL_SIDE = 0  # the book side refilled: BID or ASK
+REFILL_PRICE = 1  # scaled price
+REFILL_TIME = 2  # the depth event time that showed the refill, Unix ms
+REFILL_TRADED = 3  # qty traded at the level since it was last full (scaled)
+REFILL_QTY = 4  # qty added back (scaled)
+REFILL_DISPLAYED = 5  # the level's displayed size after the refill (scaled)
+N_REFILL_FIELDS = 6
+REFILL_FIELD_NAMES: tuple[str, ...] = ("side", "price", "time_ms", "traded_qty", "refilled_qty", "displayed_qty")
+#: Levels hit by trades and not yet refilled, remembered per book (oldest dropped).
+MAX_HIT_LEVELS = 64
+#: A hit level topped up later than this after the trade is a new order, not a refill.
+REFILL_WINDOW_MS = 5_000
+
 # -------------------------------------------------------------------- dtypes
 COUNTER_DTYPE = np.dtype(np.int64)  # the ring: (N_FIELDS, 2 * capacity)
 PRICE_DTYPE = np.dtype(np.int64)  # scaled by 10**price_scale
@@ -119,7 +150,9 @@ QTY_DTYPE = np.dtype(np.int64)  # scaled by 10**qty_scale
 TIME_DTYPE = np.dtype(np.int64)  # Unix ms (events, trades) or s (counter seconds)
 SIDE_DTYPE = np.dtype(np.int8)  # the trade tape's taker side: +1 buy, -1 sell
 TRADE_ID_DTYPE = np.dtype(np.int64)
+REFILL_DTYPE = np.dtype(np.int64)  # the refill ring: (N_REFILL_FIELDS, 2 * capacity)
 
+assert len(REFILL_FIELD_NAMES) == N_REFILL_FIELDS
 assert len(FIELD_NAMES) == N_FIELDS == 2 * SIDE_FIELDS + 6
 assert all(FIELD_NAMES[field].endswith("_qty") for field in QTY_FIELDS)
 assert sum(name.endswith("_qty") for name in FIELD_NAMES) == len(QTY_FIELDS)

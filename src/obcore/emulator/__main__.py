@@ -41,8 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="recording files or directories (hftbacktest or cryptofeed)")
     parser.add_argument("--symbols", nargs="+", default=None, metavar="SYMBOL",
                         help="symbols to serve from the replay (aliases of a single-symbol recording allowed)")
-    parser.add_argument("--scenario", action="append", default=[], metavar="NAME:SYMBOL",
-                        help="synthetic market, e.g. calm:BTCUSDT (repeatable)")
+    parser.add_argument("--scenario", action="append", default=[], metavar="NAME:SYMBOL[:k=v,...]",
+                        help="synthetic market, e.g. calm:BTCUSDT or absorption:SIMUSDT:hits_per_s=8,hit_qty=2 "
+                             "(repeatable)")
     parser.add_argument("--agg-trades", nargs="+", default=[], metavar="FILE",
                         help="trade files served on /aggTrades (aggTrades CSV, REST/ccxt JSON, recordings); "
                              "SYMBOL=FILE for a file that names no symbol")
@@ -65,11 +66,11 @@ async def _run(args: argparse.Namespace) -> None:
                         api_secret=args.api_secret, speed=args.speed, loop=not args.no_loop)
     if args.replay:
         emulator.add_replay(args.replay, symbols=args.symbols)
+    from obcore.emulator.scenarios import parse_scenario_spec
+
     for spec in args.scenario:
-        name, sep, symbol = spec.partition(":")
-        if not sep or not symbol:
-            raise InvalidInputError(f"--scenario expects NAME:SYMBOL, got {spec!r}")
-        emulator.add_scenario(name, symbol)
+        name, symbol, params = parse_scenario_spec(spec)
+        emulator.add_scenario(name, symbol, **params)
     if args.agg_trades:
         emulator.add_agg_trades(args.agg_trades)
     stop = asyncio.Event()

@@ -62,6 +62,14 @@ class SymbolRules:
     max_price: Decimal = Decimal("1000000")
     min_notional: Decimal = Decimal("5")
     max_notional: Decimal = Decimal("9000000")
+    market_max_qty: Decimal = Decimal("9000000")
+    # PERCENT_PRICE_BY_SIDE around the 5-min average price, and MAX_NUM_ORDERS / MAX_NUM_ALGO_ORDERS.
+    bid_multiplier_up: Decimal = Decimal("5")
+    bid_multiplier_down: Decimal = Decimal("0.2")
+    ask_multiplier_up: Decimal = Decimal("5")
+    ask_multiplier_down: Decimal = Decimal("0.2")
+    max_num_orders: int = 200
+    max_num_algo_orders: int = 5
 
     def __post_init__(self) -> None:
         if self.min_qty == 0:
@@ -161,6 +169,8 @@ class Market:
         # they touched to ``changing`` so the one event carries them: the stream and
         # /depth never show a state the matcher has not settled yet.
         self.after_depth: list[Callable[[Market], None]] = []
+        # Observers of each trade (price), e.g. the stop-order trigger; run after it is published.
+        self.after_trade: list[Callable[[Market, Decimal], None]] = []
         self.changing: tuple[set[Decimal], set[Decimal]] | None = None
         # Prices whose base quantity the current change wrote (bids, asks).
         self.base_written: tuple[set[Decimal], set[Decimal]] = (set(), set())
@@ -373,6 +383,8 @@ class Market:
         if emit_agg:
             self.add_agg_trade(trade.price_text, trade.qty_text, trade_id, trade_id, trade_time, is_buyer_maker,
                                agg_id=trade_id)
+        for observer in self.after_trade:
+            observer(self, price)
         return trade
 
     def add_agg_trade(self, price_text: str, qty_text: str, first_id: int, last_id: int,

@@ -14,6 +14,9 @@
   event is emitted, so the stream and ``/depth`` never show a crossed own order.
 - Quote amounts (``price * qty``) are cut to 8 decimals (``quote_amount``), the same
   figure for the balance, ``cummulativeQuoteQty`` and myTrades ``quoteQty``.
+- STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT wait (funds locked, ``isWorking`` false) until a
+  trade on the symbol reaches the stop price — a stop-loss sell at or below it, a
+  stop-loss buy at or above, take-profit the other way — then run as a LIMIT order.
 - Commission 0.1 %, taken from the asset received. No self-trade prevention: own resting
   orders are never matched against own incoming orders.
 """
@@ -96,6 +99,7 @@ class Order:
     fills: list[Fill] = field(default_factory=list)
     # Funds still locked for the resting remainder (quote for a buy, base for a sell).
     locked: Decimal = _ZERO
+    stop_price: Decimal = _ZERO
 
     @property
     def remaining(self) -> Decimal:
@@ -113,7 +117,7 @@ class Order:
             "origQty": format_number(self.orig_qty), "executedQty": format_number(self.executed_qty),
             "cummulativeQuoteQty": format_number(self.cumulative_quote), "status": self.status,
             "timeInForce": self.time_in_force or "GTC", "type": self.type, "side": self.side,
-            "stopPrice": "0.00000000", "icebergQty": "0.00000000", "time": self.time,
+            "stopPrice": format_number(self.stop_price), "icebergQty": "0.00000000", "time": self.time,
             "updateTime": self.update_time, "isWorking": self.working_time >= 0,
             "workingTime": self.working_time, "origQuoteOrderQty": format_number(self.orig_quote_qty),
             "selfTradePreventionMode": "NONE",
@@ -153,6 +157,9 @@ class Exchange:
         self._order_ids = itertools.count(1)
         self.order_counter = OrderCounter()
         self.update_time = 0
+        # Untriggered STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT orders per symbol (also in open_by_symbol).
+        self.stops: dict[str, list[Order]] = {}
+        self._triggering = False
 
     # ---------------------------------------------------------------- helpers
     def _add(self, asset: str, amount: Decimal) -> None:
@@ -337,8 +344,57 @@ class Exchange:
             self._unlock(rules.quote_asset if order.side == "BUY" else rules.base_asset, order.locked)
             order.locked = _ZERO
 
+    # ---------------------------------------------------------------- stop orders
+    @staticmethod
+    def stop_fires(order: Order, price: Decimal) -> bool:
+        """Whether a trade at ``price`` triggers the waiting stop ``order``."""
+        falling = (order.type == "STOP_LOSS_LIMIT") == (order.side == "SELL")
+        return price <= order.stop_price if falling else price >= order.stop_price
+
+    def park_stop(self, market: Market, order: Order) -> None:
+        """Hold a validated stop order until a trade triggers it (funds locked meanwhile)."""
+        rules = market.rules
+        if order.side == "BUY":
+            order.locked = quote_amount(order.price, order.orig_qty)
+            self._lock(rules.quote_asset, order.locked)
+        else:
+            order.locked = order.orig_qty
+            self._lock(rules.base_asset, order.locked)
+        order.working_time = -1
+        self.stops.setdefault(order.symbol, []).append(order)
+        self.open_by_symbol.setdefault(order.symbol, []).append(order)
+
+    def on_trade(self, market: Market, price: Decimal) -> None:
+        """Trigger the stops a trade reached (our own fills included), each once, as LIMIT orders."""
+        if self._triggering or not self.stops.get(market.symbol):
+            return
+        self._triggering = True
+        try:
+            while True:
+                last = market.trades[-1].price if market.trades else price
+                waiting = self.stops.get(market.symbol, [])
+                fired = [o for o in waiting if self.stop_fires(o, last)]
+                if not fired:
+                    return
+                for order in fired:
+                    waiting.remove(order)
+                    self.open_by_symbol[order.symbol].remove(order)
+                    self._release(market, order)
+                    order.working_time = order.update_time = server_time_ms()
+                    self.execute(market, order, order.price, None, order.time_in_force)
+        finally:
+            self._triggering = False
+
     def cancel(self, market: Market, order: Order) -> None:
         """Cancel an open order: unlock its funds, take it out of the book."""
+        waiting = self.stops.get(order.symbol, [])
+        if order in waiting:  # not triggered yet: it is in no book
+            waiting.remove(order)
+            self._release(market, order)
+            order.status = "CANCELED"
+            order.update_time = server_time_ms()
+            self.open_by_symbol[order.symbol].remove(order)
+            return
         self._release(market, order)
         side = self._unrest(market, order, order.remaining)
         order.status = "CANCELED"
@@ -379,7 +435,9 @@ class Exchange:
         touched: list[tuple[str, Decimal]] = []
         now = server_time_ms()
         # Best price first, then time: the order the real book would have filled first.
-        queue = sorted(open_orders, key=lambda o: (o.side, -o.price if o.side == "BUY" else o.price, o.order_id))
+        waiting = self.stops.get(market.symbol, ())
+        resting = [o for o in open_orders if o not in waiting]  # untriggered stops are in no book
+        queue = sorted(resting, key=lambda o: (o.side, -o.price if o.side == "BUY" else o.price, o.order_id))
         for order in queue:
             if order.side == "BUY":
                 book, used, far = market.base_asks, used_asks, "ask"

@@ -67,10 +67,15 @@ def _filters(market: Market) -> list[dict[str, Any]]:
          "maxPrice": format_number(rules.max_price), "tickSize": format_number(rules.tick_size)},
         {"filterType": "LOT_SIZE", "minQty": format_number(rules.min_qty),
          "maxQty": format_number(rules.max_qty), "stepSize": format_number(rules.step_size)},
-        {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": format_number(rules.max_qty),
+        {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": format_number(rules.market_max_qty),
          "stepSize": "0.00000000"},
         {"filterType": "NOTIONAL", "minNotional": format_number(rules.min_notional), "applyMinToMarket": True,
          "maxNotional": format_number(rules.max_notional), "applyMaxToMarket": False, "avgPriceMins": 5},
+        {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": str(rules.bid_multiplier_up),
+         "bidMultiplierDown": str(rules.bid_multiplier_down), "askMultiplierUp": str(rules.ask_multiplier_up),
+         "askMultiplierDown": str(rules.ask_multiplier_down), "avgPriceMins": 5},
+        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": rules.max_num_orders},
+        {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": rules.max_num_algo_orders},
     ]
 
 
@@ -80,7 +85,7 @@ def _symbol_info(market: Market) -> dict[str, Any]:
         "symbol": rules.symbol, "status": "TRADING", "baseAsset": rules.base_asset, "baseAssetPrecision": 8,
         "quoteAsset": rules.quote_asset, "quotePrecision": 8, "quoteAssetPrecision": 8,
         "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
         "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
         "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False, "cancelReplaceAllowed": False,
         "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,

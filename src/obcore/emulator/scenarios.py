@@ -16,6 +16,13 @@ depends only on the seed; timing follows the wall clock.
   spread blown out many times); then the thin, wide book stays quiet.
 - ``liquidity_vacuum``: a band of ``vacuum_ticks`` ticks above the mid holds no asks and
   no trades ever print inside it; price trades on both sides of the band.
+- ``absorption``: a bid wall of ``wall_qty`` at ``wall_price`` (default 3 ticks under the
+  mid) absorbs ``hits_per_s`` taker sells of ``hit_qty`` each (from ``start_s`` for
+  ``duration_s``, default forever) and refills to its full size after each; the levels
+  above it are thin, so sellers reach it, and nothing ever trades below it.
+
+Parameters come as keyword options (``Emulator.add_scenario(name, symbol, **params)``)
+or, on the command line, ``--scenario NAME:SYMBOL:k=v,k=v``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any
 from obcore.emulator.market import Market, SymbolRules, split_symbol
 from obcore.errors import InvalidInputError
 
-__all__ = ["SCENARIOS", "Scenario", "make_scenario"]
+__all__ = ["SCENARIOS", "Scenario", "make_scenario", "parse_scenario_spec"]
 
 _ZERO = Decimal(0)
 
@@ -285,10 +292,76 @@ class LiquidityVacuum(Scenario):
         return bids, asks
 
 
+class Absorption(Scenario):
+    name = "absorption"
+
+    def __init__(self, symbol: str, **params: Any):
+        super().__init__(symbol, **params)
+        price = self.params.get("wall_price")
+        self.wall_ticks = int(Decimal(str(price)) / self.tick) if price else self.mid_ticks - 3
+        self.wall_qty = Decimal(str(self.params.get("wall_qty", "50")))
+        self.hit_qty = Decimal(str(self.params.get("hit_qty", "5")))
+        self.hits_per_event = float(self.params.get("hits_per_s", 5)) * self.tick_ms / 1000.0
+        self.start_events = int(float(self.params.get("start_s", 0)) * 1000 / self.tick_ms)
+        duration = self.params.get("duration_s")
+        self.stop_events = None if duration is None else self.start_events + int(float(duration) * 1000 / self.tick_ms)
+        if self.wall_qty <= 0 or self.hit_qty <= 0 or self.hits_per_event < 0:
+            raise InvalidInputError(f"scenario {self.name!r}: wall_qty and hit_qty must be > 0, hits_per_s >= 0")
+        self.owed = 0.0
+
+    def prime(self, market: Market) -> None:
+        super().prime(market)
+        wall = self.price(self.wall_ticks)
+        for price in list(market.base_bids):
+            if price > wall:
+                market.base_bids[price] = self.step * 10  # thin above the wall
+        market.base_bids[wall] = self.wall_qty
+
+    def step_event(self, market: Market) -> tuple[list, list]:
+        wall = self.price(self.wall_ticks)
+        bids: list[tuple[Decimal, Decimal]] = []
+        asks: list[tuple[Decimal, Decimal]] = []
+        for _ in range(self.random.randint(1, 3)):  # ask-side churn; the bids above the wall stay thin
+            offset = self.random.randint(1, 10)
+            asks.append((self.price(self.mid_ticks + offset), self.qty()))
+        active = self.events >= self.start_events and (self.stop_events is None or self.events < self.stop_events)
+        if active:
+            self.owed += self.hits_per_event
+            hits = int(self.owed)
+            self.owed -= hits
+            for _ in range(hits):
+                market.add_trade(wall, min(self.hit_qty, self.wall_qty), True)  # a taker sell into the wall
+            if hits:
+                bids.append((wall, self.wall_qty))  # ... which shows its full size again
+        return bids, asks
+
+
 SCENARIOS: dict[str, type[Scenario]] = {
     "calm": Calm, "quote_stuffing": QuoteStuffing, "iceberg": Iceberg, "flash_crash": FlashCrash,
-    "liquidity_vacuum": LiquidityVacuum,
+    "liquidity_vacuum": LiquidityVacuum, "absorption": Absorption,
 }
+
+
+def parse_scenario_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
+    """``NAME:SYMBOL[:k=v,k=v]`` -> (name, symbol, params); integers become ints.
+
+    Raises
+    ------
+    InvalidInputError
+        No symbol, or an option that is not ``k=v``.
+    """
+    name, sep, rest = spec.partition(":")
+    symbol, _, options = rest.partition(":")
+    if not sep or not symbol:
+        raise InvalidInputError(f"--scenario expects NAME:SYMBOL[:k=v,...], got {spec!r}")
+    params: dict[str, Any] = {}
+    for item in filter(None, options.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise InvalidInputError(f"scenario option {item!r} in {spec!r}: expected k=v")
+        value = value.strip()
+        params[key.strip()] = int(value) if value.lstrip("-").isdigit() else value
+    return name, symbol, params
 
 
 def make_scenario(name: str, symbol: str, **params: Any) -> Scenario:

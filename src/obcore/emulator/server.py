@@ -150,6 +150,7 @@ class Emulator:
             raise InvalidInputError(f"symbol {rules.symbol!r} is already emulated")
         market = Market(rules, self._publish, self.hub.wants)
         market.after_depth.append(self.exchange.on_depth)
+        market.after_trade.append(self.exchange.on_trade)
         self.markets[rules.symbol] = market
         return market
 

@@ -22,8 +22,9 @@ __all__ = ["SIGNED_ROUTES", "validate_filters"]
 
 _ZERO = Decimal(0)
 _CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
-_SUPPORTED_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER")
-_KNOWN_TYPES = _SUPPORTED_TYPES + ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+_STOP_LIMIT_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+_SUPPORTED_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER") + _STOP_LIMIT_TYPES
+_KNOWN_TYPES = _SUPPORTED_TYPES + ("STOP_LOSS", "TAKE_PROFIT")
 _DAY_MS = 86_400_000
 
 
@@ -58,6 +59,23 @@ def validate_filters(market: Market, price: Decimal | None, qty: Decimal | None,
             raise ApiError(400, -1013, "Filter failure: NOTIONAL")
 
 
+def _validate_more_filters(market: Market, exchange: Any, side: str, kind: str, price: Decimal | None,
+                           qty: Decimal | None) -> None:
+    """MARKET_LOT_SIZE, PERCENT_PRICE_BY_SIDE (around the reference price) and MAX_NUM_ORDERS, as Binance."""
+    rules = market.rules
+    if kind == "MARKET" and qty is not None and rules.market_max_qty and qty > rules.market_max_qty:
+        raise ApiError(400, -1013, "Filter failure: MARKET_LOT_SIZE")
+    if kind != "MARKET" and price is not None:
+        reference = exchange.reference_price(market)
+        if reference:
+            up, down = ((rules.bid_multiplier_up, rules.bid_multiplier_down) if side == "BUY"
+                        else (rules.ask_multiplier_up, rules.ask_multiplier_down))
+            if price > reference * up or price < reference * down:
+                raise ApiError(400, -1013, "Filter failure: PERCENT_PRICE_BY_SIDE")
+    if len(exchange.open_by_symbol.get(market.symbol, [])) >= rules.max_num_orders:
+        raise ApiError(400, -1013, "Filter failure: MAX_NUM_ORDERS")
+
+
 def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
     """Validate a new-order request; return the normalized fields (no side effects)."""
     market = _market(emulator, params)
@@ -75,9 +93,18 @@ def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
     qty = params.decimal("quantity")
     quote_qty = params.decimal("quoteOrderQty")
     price = params.decimal("price")
-    for name, value in (("quantity", qty), ("quoteOrderQty", quote_qty), ("price", price)):
+    stop_price = params.decimal("stopPrice")
+    for name, value in (("quantity", qty), ("quoteOrderQty", quote_qty), ("price", price), ("stopPrice", stop_price)):
         _precision(name, value)
-    if kind == "LIMIT":
+    if stop_price is not None and kind not in _STOP_LIMIT_TYPES:
+        raise ApiError(400, -1106, "Parameter 'stopPrice' sent when not required.")
+    if kind in _STOP_LIMIT_TYPES:
+        for name, value in (("timeInForce", tif), ("quantity", qty), ("price", price), ("stopPrice", stop_price)):
+            if value is None:
+                raise mandatory_missing(name)
+        if quote_qty is not None:
+            raise ApiError(400, -1106, "Parameter 'quoteOrderQty' sent when not required.")
+    elif kind == "LIMIT":
         if tif is None:
             raise mandatory_missing("timeInForce")
         if qty is None:
@@ -117,6 +144,16 @@ def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
             raise ApiError(400, -1013, "Filter failure: NOTIONAL")
     else:
         validate_filters(market, price, qty, price, False)
+    _validate_more_filters(market, exchange, side, kind, price, qty)
+    if kind in _STOP_LIMIT_TYPES:
+        validate_filters(market, stop_price, None, None, False)
+        waiting = exchange.stops.get(market.symbol, [])
+        if len(waiting) >= market.rules.max_num_algo_orders:
+            raise ApiError(400, -1013, "Filter failure: MAX_NUM_ALGO_ORDERS")
+        last = market.trades[-1].price if market.trades else exchange.reference_price(market)
+        probe = Order(0, "", market.symbol, side, kind, tif, price, qty, _ZERO, 0, stop_price=stop_price)  # type: ignore[arg-type]
+        if last is not None and exchange.stop_fires(probe, last):
+            raise ApiError(400, -2010, "Stop price would trigger immediately.")
     if client_id is not None and client_id in exchange.open_client_ids(market.symbol):
         raise ApiError(400, -2010, "Duplicate order sent.")
     # Funds.
@@ -141,7 +178,7 @@ def _order_request(emulator: Emulator, params: Params) -> dict[str, Any]:
         if best is not None and ((side == "BUY" and price >= best) or (side == "SELL" and price <= best)):  # type: ignore[operator]
             raise ApiError(400, -2010, "Order would immediately match and take.")
     return {"market": market, "side": side, "type": kind, "tif": tif, "qty": qty, "quote_qty": quote_qty,
-            "price": price, "client_id": client_id, "resp_type": resp_type}
+            "price": price, "stop_price": stop_price, "client_id": client_id, "resp_type": resp_type}
 
 
 def _order_counts(emulator: Emulator, headers: dict[str, str], now: int) -> None:
@@ -159,14 +196,17 @@ def new_order(emulator: Emulator, params: Params, headers: dict[str, str]) -> tu
     order = Order(
         order_id=exchange.new_order_id(), client_order_id=req["client_id"] or exchange.new_client_order_id(),
         symbol=market.symbol, side=req["side"], type=req["type"],
-        time_in_force=req["tif"] if req["type"] == "LIMIT" else ("GTC" if req["type"] == "LIMIT_MAKER" else "GTC"),
+        time_in_force=req["tif"] if req["type"] in ("LIMIT",) + _STOP_LIMIT_TYPES else "GTC",
         price=req["price"] or _ZERO, orig_qty=req["qty"] or _ZERO, orig_quote_qty=req["quote_qty"] or _ZERO,
-        time=now, update_time=now, working_time=now,
+        time=now, update_time=now, working_time=now, stop_price=req["stop_price"] or _ZERO,
     )
     exchange.orders[order.order_id] = order
     exchange.order_counter.add(now)
-    limit_price = None if req["type"] == "MARKET" else order.price
-    exchange.execute(market, order, limit_price, req["quote_qty"], req["tif"])
+    if req["type"] in _STOP_LIMIT_TYPES:
+        exchange.park_stop(market, order)  # waits for a trade at the stop price
+    else:
+        limit_price = None if req["type"] == "MARKET" else order.price
+        exchange.execute(market, order, limit_price, req["quote_qty"], req["tif"])
     _order_counts(emulator, headers, now)
     # Weight 1 is charged up front; a successful order costs 0 (since 2026-04-02).
     emulator.limiter.used = max(0, emulator.limiter.used - 1)

@@ -1,4 +1,5 @@
-"""Catalog entries of the analytics tools: get_order_flow, get_volume_profile.
+"""Catalog entries of the analytics tools: get_order_flow, get_volume_profile,
+detect_market_anomalies, get_microstructure_health, get_liquidity_vacuums.
 
 Room: obmcp's tool layer. Thin wrappers over :mod:`obcore.analytics.service`
 (``order_flow_answer`` / ``volume_profile_answer``): the input models carry SPEC.md's
@@ -14,14 +15,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from obcore.analytics.service import order_flow_answer, volume_profile_answer
+from obcore.analytics.anomalies import anomalies_answer
+from obcore.analytics.health import FORMULA, health_answer
+from obcore.analytics.service import order_flow_answer, tick_size_of, volume_profile_answer
+from obcore.analytics.vacuums import vacuums_answer
 from obcore.session import BookSession
 
 from obmcp.catalog import READ_ONLY_LOCAL, READ_ONLY_REMOTE, Arguments, ToolContext, ToolEntry, current_progress
 from obmcp.tools.charts import ChartFlag, attach_flow_chart, attach_profile_chart
 from obmcp.validation import JsonInteger, Symbol
 
-__all__ = ["ANALYTICS_TOOLS", "ENTRIES", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
+__all__ = ["ANALYTICS_TOOLS", "AnomaliesArguments", "AnomaliesResult", "ENTRIES", "HealthArguments", "HealthResult", "VacuumsArguments", "VacuumsResult", "OrderFlowArguments", "OrderFlowResult", "VolumeProfileArguments",
            "VolumeProfileResult"]
 
 AsOf = Annotated[
@@ -242,6 +246,142 @@ def _volume_profile_text(args: VolumeProfileArguments, r: VolumeProfileResult) -
     )
 
 
+# ------------------------------------------------------- detect_market_anomalies
+class AnomaliesArguments(Arguments):
+    symbol: Symbol
+    window_secs: Annotated[int, Field(ge=10, le=300), JsonInteger,
+                           Field(description="Window length in seconds (10-300).")] = 60
+    as_of: AsOf = None
+
+
+class AnomalyModel(BaseModel):
+    id: str = Field(description="uuid4")
+    type: str = Field(description="QuoteStuffing, Iceberg or FlashCrashRisk")
+    severity: str
+    confidence: float = Field(description="0-1: the observation's place in the symbol's measured baseline (>= 0.95)")
+    timestamp_ms: int
+    affected_price_levels: list[str]
+    description: str
+    recommended_action: str
+    baseline: dict[str, Any] = Field(description="the measured baseline this anomaly was judged against")
+
+
+class AnomaliesResult(BaseModel):
+    symbol: str
+    window_seconds: int
+    window_end_s: int
+    anomaly_count: int
+    anomalies: list[AnomalyModel]
+    baselines: dict[str, dict[str, Any]] = Field(
+        description="per detector: status ('known' or why not yet known), the measured baseline and the rule")
+    min_confidence: float
+    resolution: str
+    data_quality: AnalyticsQuality
+
+
+async def _anomalies(context: ToolContext, args: AnomaliesArguments) -> AnomaliesResult:
+    backend = context.backend
+    session = None
+    if args.as_of is None and backend.streams is not None:
+        session = await backend.streams.track(args.symbol)
+    report = anomalies_answer(args.symbol, session=session, store=backend.store, window_secs=args.window_secs,
+                              as_of=args.as_of)
+    return AnomaliesResult(**report.to_dict())
+
+
+def _anomalies_text(args: AnomaliesArguments, r: AnomaliesResult) -> str:
+    unknown = [name for name, b in r.baselines.items() if b.get("status") != "known"]
+    found = "; ".join(f"{a.severity} {a.type} at {', '.join(a.affected_price_levels) or '-'} ({a.confidence:.2f})"
+                      for a in r.anomalies[:5])
+    quality = "data ok" if r.data_quality.status == "ok" else "WARNING — " + "; ".join(r.data_quality.warnings)
+    return (
+        f"{r.symbol}: {r.anomaly_count} anomalies in the {r.window_seconds} s ending {r.window_end_s}"
+        f"{': ' + found if found else ''}\n"
+        f"baseline not yet known for: {', '.join(unknown) if unknown else 'none'}; {quality}"
+    )
+
+
+# ----------------------------------------------------- get_microstructure_health
+class HealthArguments(Arguments):
+    symbol: Symbol
+    as_of: AsOf = None
+
+
+class HealthResult(BaseModel):
+    symbol: str
+    health_score: float | None = Field(description="0-100; null when no component has enough history")
+    band: str = Field(description="Excellent 80-100, Good 60-79, Fair 40-59, Poor 20-39, Critical 0-19 (or Unknown)")
+    formula: str
+    weights: dict[str, float]
+    components: dict[str, dict[str, Any]] = Field(
+        description="each component's value (0-100 or null with the reason) and the inputs that drove it")
+    weights_renormalised: bool = Field(description="true when a component is unknown and the score uses the rest")
+    data_quality: AnalyticsQuality
+
+
+async def _health(context: ToolContext, args: HealthArguments) -> HealthResult:
+    backend = context.backend
+    session = None
+    if args.as_of is None and backend.streams is not None:
+        session = await backend.streams.track(args.symbol)
+    return HealthResult(**health_answer(args.symbol, session=session, store=backend.store, as_of=args.as_of).to_dict())
+
+
+def _health_text(args: HealthArguments, r: HealthResult) -> str:
+    parts = ", ".join(f"{name} {'?' if c['value'] is None else round(c['value'])}" for name, c in r.components.items())
+    score = "unknown" if r.health_score is None else f"{r.health_score:.0f}/100"
+    quality = "data ok" if r.data_quality.status == "ok" else "WARNING — " + "; ".join(r.data_quality.warnings)
+    return f"{r.symbol} health {score} ({r.band}): {parts}{' (weights renormalised)' if r.weights_renormalised else ''}; {quality}"
+
+
+# --------------------------------------------------------- get_liquidity_vacuums
+class VacuumsArguments(Arguments):
+    symbol: Symbol
+    lookback_minutes: Annotated[int, Field(ge=10, le=1440), JsonInteger,
+                                Field(description="Traded-volume lookback in minutes (10-1440).")] = 30
+    tick_size: Annotated[str | None, Field(pattern=r"^[0-9]{1,20}(\.[0-9]{1,12})?$",
+                                           description="Tick size override, e.g. '0.01' (default: exchangeInfo).")] = None
+    as_of: AsOf = None
+
+
+class VacuumsResult(BaseModel):
+    symbol: str
+    bin_size: str
+    tick_size: str
+    vacuums: list[dict[str, Any]] = Field(description="merged ranges: price_low/high, sources, volume_deficit_pct, "
+                                                      "severity (> 80 Critical, 50-80 High, 20-50 Medium), expected_impact")
+    vacuum_rule: str
+    order_walls: list[dict[str, Any]]
+    wall_rule: dict[str, Any]
+    absorption_events: list[dict[str, Any]]
+    stop_advice: dict[str, Any]
+    depth_source: str
+    notes: list[str]
+    lookback_minutes: int
+    resolution: str
+
+
+async def _vacuums(context: ToolContext, args: VacuumsArguments) -> VacuumsResult:
+    backend = context.backend
+    session = None
+    if args.as_of is None and backend.streams is not None:
+        session = await backend.streams.track(args.symbol)
+    tick = args.tick_size
+    if tick is None and backend.client is not None:
+        tick = await tick_size_of(backend.client, args.symbol)
+    answer = vacuums_answer(args.symbol, session=session, store=backend.store, lookback_minutes=args.lookback_minutes,
+                            tick_size=tick, as_of=args.as_of)
+    return VacuumsResult(**answer.to_dict())
+
+
+def _vacuums_text(args: VacuumsArguments, r: VacuumsResult) -> str:
+    severities = [v["severity"] for v in r.vacuums]
+    counts = ", ".join(f"{severities.count(s)} {s}" for s in ("Critical", "High", "Medium") if s in severities)
+    return (f"{r.symbol} liquidity map ({r.lookback_minutes} min, bins of {r.bin_size}): {len(r.vacuums)} vacuums"
+            f"{' (' + counts + ')' if counts else ''}, {len(r.order_walls)} walls, "
+            f"{len(r.absorption_events)} absorption events; {r.stop_advice.get('text')}")
+
+
 ENTRIES: tuple[ToolEntry, ...] = (
     ToolEntry(
         name="get_order_flow",
@@ -267,6 +407,50 @@ ENTRIES: tuple[ToolEntry, ...] = (
         ),
         input_model=VolumeProfileArguments, output_model=VolumeProfileResult, hints=READ_ONLY_REMOTE,
         run=_volume_profile, summary=_volume_profile_text,
+    ),
+    ToolEntry(
+        name="detect_market_anomalies",
+        title="Quote stuffing, icebergs and flash-crash risk against the symbol's own baseline",
+        description=(
+            "Anomalies in the last 10-300 s (or a past window with as_of, from the store's 1-s counters and "
+            "snapshots; refills are live only), each judged against the symbol's measured history of >= 10 min "
+            "(else 'baseline not yet known' and nothing reported): quote stuffing (busiest seconds > 500 level "
+            "changes/s and > 10x the symbol's median, fill rate < 10%; bands by the multiple, 500/750/1000 floors), "
+            "iceberg (a level refilled after fills > 5x the median per-level refill count, z > 1.96 on the measured "
+            "distribution, traded > displayed), flash-crash risk (top-20 depth -80% in 1 s, spread > 10x its "
+            "rolling <= 24 h mean, cancellations > 90% of updates). Confidence is the empirical CDF against the "
+            "busiest level/second of each baseline window; only >= 0.95 is reported, with the baseline used."
+        ),
+        input_model=AnomaliesArguments, output_model=AnomaliesResult, hints=READ_ONLY_LOCAL, run=_anomalies,
+        summary=_anomalies_text,
+    ),
+    ToolEntry(
+        name="get_microstructure_health",
+        title="Microstructure health score 0-100 against the symbol's own history",
+        description=(
+            "Health score 0-100 with its band (Excellent >= 80, Good >= 60, Fair >= 40, Poor >= 20, Critical) and "
+            "its four components, each the share of the symbol's own 60-s history slices (>= 10 min; counter ring "
+            "and the store's 1-s snapshots, up to 24 h) worse than the last 60 s: spread_stability (sigma of the 1-s "
+            "spread), liquidity_depth (top-20 depth now), flow_balance (|bid - ask events| / all events), "
+            "update_rate (|ln(rate / usual rate)|). " + FORMULA + ". as_of: the store's 1-s rows."
+        ),
+        input_model=HealthArguments, output_model=HealthResult, hints=READ_ONLY_LOCAL, run=_health,
+        summary=_health_text,
+    ),
+    ToolEntry(
+        name="get_liquidity_vacuums",
+        title="Liquidity vacuums, order walls, absorption and stop placement",
+        description=(
+            "Liquidity map: vacuums (bins < 20% of the median, the volume profile's bins) from traded volume over "
+            "the last 10-1440 min and from the live book's resting depth, merged, with deficit %, severity (> 80 "
+            "Critical, 50-80 High, 20-50 Medium: the mean deficit of both measures) and expected impact; order walls "
+            "(size > k=5 x the median of the top N=100 levels); absorption events (traded > displayed while a level "
+            "refills and price does not trade through it, > 5x the median level: Accumulation/Distribution, suspected "
+            "entity); stop-placement advice at concrete tick-rounded prices beyond the nearest wall and outside every "
+            "vacuum. as_of: the stored 1-s snapshot's top 20 levels only."
+        ),
+        input_model=VacuumsArguments, output_model=VacuumsResult, hints=READ_ONLY_REMOTE, run=_vacuums,
+        summary=_vacuums_text,
     ),
 )
 

@@ -196,3 +196,93 @@ async def test_limit_buy_for_exactly_the_free_balance_is_accepted():
             assert free == 0 and locked == D("0.00306438")
     finally:
         await emu.stop()
+
+
+async def test_stop_limit_orders_wait_for_a_trade_at_the_stop_then_run_as_limits():
+    emu = await _sim()
+    market = emu.markets["SIMUSDT"]
+    try:
+        async with httpx.AsyncClient(base_url=emu.rest_url) as c:
+            market.add_trade(D("99.00"), D("0.1"), True)
+            # A stop-loss sell above the last trade would trigger at once: refused.
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="SELL", type="STOP_LOSS_LIMIT",
+                            timeInForce="GTC", quantity="1", price="97.00", stopPrice="99.50")
+            assert r.json() == {"code": -2010, "msg": "Stop price would trigger immediately."}
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="SELL", type="STOP_LOSS_LIMIT",
+                            timeInForce="GTC", quantity="1", price="97.00", stopPrice="98.50")
+            stop = r.json()
+            assert r.status_code == 200 and stop["status"] == "NEW", stop
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="TAKE_PROFIT_LIMIT",
+                            timeInForce="GTC", quantity="1", price="96.00", stopPrice="97.50")
+            take = r.json()
+            assert take["status"] == "NEW"
+            q = (await _call(c, "GET", "/api/v3/order", symbol="SIMUSDT", orderId=stop["orderId"])).json()
+            assert q["isWorking"] is False and q["stopPrice"] == "98.50000000"
+            assert _balances((await _call(c, "GET", "/api/v3/account")).json())["SIM"] == (D(99), D(1))
+            # A trade above the stop does nothing; one at 98.50 triggers the stop-loss: it sells into the bid at 98.
+            market.add_trade(D("98.60"), D("0.1"), True)
+            assert emu.exchange.orders[stop["orderId"]].status == "NEW"
+            market.add_trade(D("98.50"), D("0.1"), True)
+            q = (await _call(c, "GET", "/api/v3/order", symbol="SIMUSDT", orderId=stop["orderId"])).json()
+            assert q["status"] == "FILLED" and q["isWorking"] is True and D(q["cummulativeQuoteQty"]) == D(98)
+            # The take-profit buy waits for <= 97.50, then rests at 96 (no ask there).
+            assert emu.exchange.orders[take["orderId"]].status == "NEW"
+            market.add_trade(D("97.40"), D("0.1"), True)
+            q = (await _call(c, "GET", "/api/v3/order", symbol="SIMUSDT", orderId=take["orderId"])).json()
+            assert q["status"] == "NEW" and q["isWorking"] is True
+            assert [o["orderId"] for o in (await _call(c, "GET", "/api/v3/openOrders", symbol="SIMUSDT")).json()] \
+                == [take["orderId"]]
+            r = await _call(c, "DELETE", "/api/v3/order", symbol="SIMUSDT", orderId=take["orderId"])
+            assert r.json()["status"] == "CANCELED"
+            usdt = _balances((await _call(c, "GET", "/api/v3/account")).json())["USDT"]
+            assert usdt[1] == 0  # nothing left locked
+    finally:
+        await emu.stop()
+
+
+async def test_a_waiting_stop_can_be_cancelled_and_unlocks_its_funds():
+    emu = await _sim()
+    try:
+        async with httpx.AsyncClient(base_url=emu.rest_url) as c:
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="STOP_LOSS_LIMIT",
+                            timeInForce="GTC", quantity="1", price="110.00", stopPrice="105.00")
+            order = r.json()
+            assert order["status"] == "NEW", order
+            assert _balances((await _call(c, "GET", "/api/v3/account")).json())["USDT"][1] == D(110)
+            r = await _call(c, "DELETE", "/api/v3/order", symbol="SIMUSDT", orderId=order["orderId"])
+            assert r.json()["status"] == "CANCELED"
+            assert _balances((await _call(c, "GET", "/api/v3/account")).json())["USDT"] == (D(10000), D(0))
+    finally:
+        await emu.stop()
+
+
+async def test_emulator_enforces_market_lot_size_percent_price_by_side_and_max_num_orders():
+    emu = Emulator(api_key=KEY, api_secret=SECRET, balances={"USDT": "100000", "SIM": "100"})
+    rules = SymbolRules("SIMUSDT", "SIM", "USDT", D("0.01"), D("0.001"), market_max_qty=D("2"), max_num_orders=1)
+    market = emu.new_market(rules)
+    market.load_book(1, [(D("98.00"), D("5"))], [(D("100.00"), D("10"))])
+    await emu.start()
+    try:
+        async with httpx.AsyncClient(base_url=emu.rest_url) as c:
+            info = (await c.get("/api/v3/exchangeInfo", params={"symbol": "SIMUSDT"})).json()["symbols"][0]
+            filters = {f["filterType"]: f for f in info["filters"]}
+            assert filters["MARKET_LOT_SIZE"]["maxQty"] == "2.00000000"
+            assert filters["MAX_NUM_ORDERS"]["maxNumOrders"] == 1 and filters["PERCENT_PRICE_BY_SIDE"]["bidMultiplierUp"] == "5"
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="MARKET", quantity="3")
+            assert r.json() == {"code": -1013, "msg": "Filter failure: MARKET_LOT_SIZE"}
+            # Reference is the mid (99): a buy above 5x or below 0.2x of it is refused.
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="0.1", price="495.01")
+            assert r.json() == {"code": -1013, "msg": "Filter failure: PERCENT_PRICE_BY_SIDE"}
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="1", price="19.79")
+            assert r.json()["msg"] == "Filter failure: PERCENT_PRICE_BY_SIDE"
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="1", price="19.80")
+            assert r.json()["status"] == "NEW"
+            r = await _call(c, "POST", "/api/v3/order", symbol="SIMUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
+                            quantity="1", price="20.00")
+            assert r.json() == {"code": -1013, "msg": "Filter failure: MAX_NUM_ORDERS"}
+            assert len(emu.exchange.orders) == 1
+    finally:
+        await emu.stop()
