@@ -62,6 +62,9 @@ from tests.obmcp.test_analytics_tools import eth_trades, replayed  # noqa: E402,
 ANALYTICS_CALLS = {
     "get_order_flow": [({}, True), ({"window_duration_secs": 300}, False)],
     "get_volume_profile": [({}, True), ({"detail": "full"}, False), ({"duration_hours": 168, "detail": "full"}, False)],
+    "get_liquidity_vacuums": [({}, True)],
+    "get_microstructure_health": [({}, True)],
+    "detect_market_anomalies": [({}, True)],
 }
 
 

@@ -17,6 +17,7 @@ from obmcp import book_service
 from obmcp.backend import Backend
 from obmcp.config import ServerSettings
 from obmcp.tools import CATALOG
+from obmcp.tools.account import ACCOUNT_TOOLS
 from tests.obmcp.conftest import FakeStreams, free_port, running_http
 from tests.obmcp.test_connector import ExchangeClient
 
@@ -43,6 +44,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, Any]] = {"search": {"query": "ETH"}, "fetc
 EXPECTED_TOOL_ERRORS: dict[str, str] = {
     "binance_get_volume_profile": "insufficient_historical_data: ",
     "binance_get_depth_heatmap": "invalid_input: get_depth_heatmap needs the snapshot store",
+    **{f"binance_{name}": "missing_credentials: " for name in ACCOUNT_TOOLS},  # no API key here
 }
 
 
