@@ -84,6 +84,7 @@ __all__ = [
     "invoke",
     "reporting_progress",
     "select",
+    "wire_name",
 ]
 
 In = TypeVar("In", bound="Arguments")
@@ -230,6 +231,10 @@ class ToolEntry(Generic[In, Out]):
     group : str
         Feature group (:data:`CORE`, :data:`ANALYTICS`): a switched-off group is not
         served (:func:`select`).
+    exact_name : bool
+        The wire name is ``name`` itself, without the server's prefix (``binance_``):
+        ChatGPT's connectors require tools named exactly ``search`` and ``fetch``. Use
+        :func:`wire_name` to get a tool's wire name.
     """
 
     name: str
@@ -241,6 +246,7 @@ class ToolEntry(Generic[In, Out]):
     run: Callable[[ToolContext, In], Awaitable[Out]]
     summary: Callable[[In, Out], str]
     group: str = "core"
+    exact_name: bool = False
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -256,6 +262,12 @@ class ToolEntry(Generic[In, Out]):
     def argument_names(self) -> tuple[str, ...]:
         """The arguments the tool takes, sorted."""
         return tuple(sorted(self.input_model.model_fields))
+
+
+def wire_name(entry: ToolEntry[Any, Any], tool_name: Callable[[str], str]) -> str:
+    """The name a transport lists ``entry`` under: ``tool_name(entry.name)`` (the server's
+    naming style), or ``entry.name`` itself for an entry with ``exact_name``."""
+    return entry.name if entry.exact_name else tool_name(entry.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from obcore.errors import InvalidInputError
 
 from obmcp._proto.provider.v1 import provider_pb2 as pb
 from obmcp._proto.provider.v1 import provider_pb2_grpc as pb_grpc
-from obmcp.catalog import ToolContext, ToolEntry, invoke, select
+from obmcp.catalog import ToolContext, ToolEntry, invoke, select, wire_name
 from obmcp.config import ServerSettings
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class ProviderService(pb_grpc.ProviderServicer):
         server_version: str = "",
         instructions: str = "",
     ) -> None:
-        self._entries = {tool_name(entry.name): entry for entry in entries}
+        self._entries = {wire_name(entry, tool_name): entry for entry in entries}
         if len(self._entries) != len(entries):
             raise ValueError("two catalog entries have the same wire name")
         self._context = context

@@ -16,10 +16,15 @@ tools never do. :class:`SessionGuard` adds only what our spec says differently:
   → HTTP 400, −32700; not a valid message object (batch, no ``"jsonrpc": "2.0"``, an
   ``id`` that is null, fractional or boolean, a non-string method, non-object params)
   → HTTP 400, −32600 (the SDK answers −32602, or drops such a request with an empty 202);
-- no ``Mcp-Session-Id`` on anything but ``initialize`` → HTTP 400, JSON-RPC −32002
+- two revisions on one ``/mcp`` (docs/PROTOCOL.md): an ``MCP-Protocol-Version`` header
+  naming the stateless revision (2026-07-28) sends the request to the SDK's per-request
+  entry (``_meta`` envelope, ``server/discover``, ``Mcp-Method``/``Mcp-Name`` checks, its
+  error codes) with none of the session rules below; a body whose ``params._meta`` names
+  it without the header → HTTP 400, −32020; a version nobody knows → HTTP 400, −32022
+  with the supported list and the request's id;
+- session rules, for the handshake revisions (2025-11-25 and older) only: no
+  ``Mcp-Session-Id`` on anything but ``initialize`` → HTTP 400, JSON-RPC −32002
   (the SDK would first admit a session, and answer 503 at the cap);
-- a protocol version the handshake does not know → HTTP 400, −32022 with the supported
-  list (so the SDK client's ``server/discover`` probe falls back to ``initialize``);
 - the SDK's 404 (unknown / expired / deleted session) carries −32001, its 503 (session
   cap) −32000; before that 503, the least recently used session idle for
   ``session_reclaim_seconds`` is closed to make room (clients that never DELETE);
@@ -39,7 +44,9 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from mcp_types import PROTOCOL_VERSION_META_KEY
+from mcp_types.jsonrpc import HEADER_MISMATCH
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from obmcp import status as status_page
@@ -50,6 +57,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MISSING_SESSION",
     "SESSION_NOT_FOUND",
+    "SUPPORTED_VERSIONS",
     "TOO_MANY_SESSIONS",
     "UNSUPPORTED_PROTOCOL_VERSION",
     "SessionGuard",
@@ -75,6 +83,8 @@ _SESSION_HEADER = b"mcp-session-id"
 _VERSION_HEADER = b"mcp-protocol-version"
 # The SDK answers these statuses with a JSON-RPC error whose code we replace.
 _REWRITE_CODES = {404: SESSION_NOT_FOUND, 503: TOO_MANY_SESSIONS}
+#: Every revision served on ``/mcp``: the stateless one(s), then the handshake ones.
+SUPPORTED_VERSIONS = (*MODERN_PROTOCOL_VERSIONS, *HANDSHAKE_PROTOCOL_VERSIONS)
 
 
 def security_settings(settings: ServerSettings) -> TransportSecuritySettings:
@@ -251,18 +261,11 @@ class SessionGuard:
             await _send_json(send, *_json_error(404, -32601, f"Not found: {scope['path']!r}; the endpoint is /mcp"))
             return
         version = headers.get(_VERSION_HEADER)
-        if version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS:
-            requested = version.decode("latin-1")
-            await _send_json(
-                send,
-                *_json_error(
-                    400,
-                    UNSUPPORTED_PROTOCOL_VERSION,
-                    f"Unsupported MCP-Protocol-Version {requested!r}; this server speaks "
-                    f"{', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} (initialize handshake with sessions)",
-                    {"supported": list(HANDSHAKE_PROTOCOL_VERSIONS), "requested": requested},
-                ),
-            )
+        requested = version.decode("latin-1") if version is not None else None
+        if requested is not None and requested not in HANDSHAKE_PROTOCOL_VERSIONS:
+            # Not a session revision: a stateless one (2026-07-28) goes to the SDK's
+            # per-request entry, without any of the session rules; anything else is refused.
+            await self._serve_stateless(scope, headers, requested, receive, send)
             return
         session = headers.get(_SESSION_HEADER)
         sid = session.decode("latin-1") if session is not None else None
@@ -274,6 +277,10 @@ class SessionGuard:
             message = body[1]
             receive = _replay(body[0], receive)
         if sid is None:
+            if message is not None and requested is None and _modern_meta_version(message) is not None:
+                # A stateless-revision envelope without its MCP-Protocol-Version header.
+                await _send_json(send, *_missing_version_header(message))
+                return
             if scope["method"] != "POST" or message.get("method") != "initialize":
                 await _send_json(
                     send,
@@ -307,6 +314,44 @@ class SessionGuard:
                 self._sessions.end(sid)
                 if sid not in self._open_sessions():  # ended by this request (DELETE)
                     self._sessions.forget(sid)
+
+    async def _serve_stateless(
+        self, scope: Scope, headers: dict[bytes, bytes], requested: str, receive: Receive, send: Send
+    ) -> None:
+        """A request naming a non-handshake revision: served statelessly, or refused (−32022).
+
+        Body limit and envelope check as for sessions; no session is looked up, admitted,
+        tracked or reclaimed (the revision has none). The SDK's per-request entry checks
+        the ``_meta`` envelope, the ``Mcp-Method`` / ``Mcp-Name`` / ``Mcp-Param-*``
+        headers and answers ``server/discover`` and ``subscriptions/listen``.
+        """
+        message: Any = None
+        if scope["method"] == "POST":
+            body = await self._read_checked_body(headers, receive, send)
+            if body is None:
+                return
+            message = body[1]
+            receive = _replay(body[0], receive)
+        if requested in MODERN_PROTOCOL_VERSIONS:
+            await self.app(scope, receive, send)
+            return
+        request_id = message.get("id") if isinstance(message, dict) else None
+        # A client speaking the stateless revision (its _meta names a version) gets the
+        # list server/discover gives; a handshake client also learns the handshake ones.
+        stateless_client = isinstance(message, dict) and _meta_version(message) is not None
+        supported = MODERN_PROTOCOL_VERSIONS if stateless_client else SUPPORTED_VERSIONS
+        await _send_json(
+            send,
+            *_json_error(
+                400,
+                UNSUPPORTED_PROTOCOL_VERSION,
+                f"Unsupported MCP-Protocol-Version {requested[:100]!r}; this server speaks "
+                f"{', '.join(MODERN_PROTOCOL_VERSIONS)} (stateless, each request carries its _meta) and "
+                f"{', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} (initialize handshake with sessions)",
+                {"supported": list(supported), "requested": requested},
+                request_id=request_id if _is_request_id(request_id) else None,
+            ),
+        )
 
     def _open_sessions(self) -> dict[str, Any]:
         instances = getattr(self._manager, "_server_instances", None)
@@ -385,6 +430,35 @@ class SessionGuard:
         assert self._token is not None
         scheme, _, credential = header.partition(b" ")
         return scheme.lower() == b"bearer" and hmac.compare_digest(credential.strip(), self._token)
+
+
+def _is_request_id(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _meta_version(message: dict[str, Any]) -> str | None:
+    """The protocol version a message's ``params._meta`` names (stateless revisions), or None."""
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _modern_meta_version(message: dict[str, Any]) -> str | None:
+    """The stateless revision a message's ``params._meta`` names, or None."""
+    version = _meta_version(message)
+    return version if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS else None
+
+
+def _missing_version_header(message: dict[str, Any]) -> tuple[int, bytes]:
+    request_id = message.get("id")
+    return _json_error(
+        400,
+        HEADER_MISMATCH,
+        f"Header mismatch: params._meta names protocol version {_modern_meta_version(message)!r} "
+        "but the MCP-Protocol-Version header is missing; send the same version in both",
+        request_id=request_id if _is_request_id(request_id) else None,
+    )
 
 
 def _too_large() -> tuple[int, bytes]:

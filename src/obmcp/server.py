@@ -24,7 +24,7 @@ from mcp_types import (INVALID_PARAMS, CallToolResult, ContentBlock, Icon, Image
 from mcp_types import Tool as MCPTool
 
 from obmcp.backend import Backend
-from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, reporting_progress, select
+from obmcp.catalog import Hints, Outcome, ToolContext, ToolEntry, invoke, reporting_progress, select, wire_name
 from obmcp.config import ServerSettings
 from obmcp.tools import catalog_for
 
@@ -41,8 +41,11 @@ INSTRUCTIONS = (
 )
 
 
-def _annotations(hints: Hints) -> ToolAnnotations:
+def _annotations(hints: Hints, title: str) -> ToolAnnotations:
+    # Every hint explicit, destructiveHint false on read-only tools too: some clients do
+    # not apply the spec's defaults (destructive true, open world true) and ask anyway.
     return ToolAnnotations(
+        title=title,
         read_only_hint=hints.read_only,
         destructive_hint=hints.destructive,
         idempotent_hint=hints.idempotent,
@@ -58,7 +61,7 @@ def mcp_tool(entry: ToolEntry[Any, Any], wire_name: str) -> MCPTool:
         description=entry.description,
         input_schema=entry.input_schema,
         output_schema=entry.output_schema,
-        annotations=_annotations(entry.hints),
+        annotations=_annotations(entry.hints, entry.title),
     )
 
 
@@ -82,7 +85,7 @@ class CatalogServer(MCPServer[Any]):
     context : ToolContext
         Handed to every entry's ``run``.
     tool_name : callable
-        Maps an entry's Python name to its wire name.
+        Maps an entry's Python name to its wire name (not for ``exact_name`` entries).
     **settings
         ``MCPServer``'s own arguments (name, version, instructions, …).
     """
@@ -96,7 +99,7 @@ class CatalogServer(MCPServer[Any]):
     ) -> None:
         super().__init__(**settings)
         self._context = context
-        self._entries = {tool_name(entry.name): entry for entry in entries}
+        self._entries = {wire_name(entry, tool_name): entry for entry in entries}
         if len(self._entries) != len(entries):
             raise ValueError("two catalog entries have the same wire name")
         self._listing = [mcp_tool(entry, name) for name, entry in self._entries.items()]
@@ -177,6 +180,11 @@ def build_server(settings: ServerSettings, backend: Backend) -> MCPServer[Any]:
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
+        # No subscriptions/listen (2026-07-28): the tool list is fixed and the chart
+        # resources are rendered on read (no updates pushed), so there is nothing to
+        # notify; without the handler server/discover advertises no listChanged/subscribe
+        # and a listen request is −32601 (HTTP 404).
+        subscriptions=False,
     )
     register_resources(server, context)  # obmcp.resources: market data, balances, trades, open orders
     register_prompts(server, settings.tool_name)  # obmcp.prompts: trading analysis, portfolio risk

@@ -62,9 +62,11 @@ async def test_sdk_client_calls_tools(backend, http2):
     assert versions and set(versions) == {"HTTP/2" if http2 else "HTTP/1.1"}
 
 
-async def test_sdk_client_auto_mode_falls_back_to_initialize(backend):
+async def test_sdk_client_auto_mode_speaks_the_stateless_revision(backend):
+    # The default mode probes server/discover; before 2026-07-28 was served it fell back
+    # to initialize. Both revisions: tests/obmcp/test_http_revisions.py.
     async with running_http(settings(), backend) as url, Client(url) as client:
-        assert client.server_info.name == "obmcp"
+        assert client.server_info.name == "obmcp" and client.protocol_version == "2026-07-28"
         assert (await client.call_tool("binance_get_avg_price", {"symbol": "ETHUSDT"})).structured_content["mins"] == 5
 
 

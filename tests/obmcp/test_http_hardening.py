@@ -75,10 +75,13 @@ def _head(method: str, length: int | None, extra: str = "") -> bytes:
 
 
 @pytest.mark.parametrize("body", ["[" * 100_000, "[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000])
-@pytest.mark.parametrize("with_session", [False, True], ids=["no-session", "session"])
+@pytest.mark.parametrize("with_session", [False, True, "stateless"], ids=["no-session", "session", "2026-07-28"])
 async def test_deeply_nested_json_is_a_400_json_rpc_error(body, with_session):
     async with running_http(settings()) as url, httpx.AsyncClient() as http:
-        headers = await _session(http, url) if with_session else ACCEPT
+        if with_session == "stateless":
+            headers = {**ACCEPT, "mcp-protocol-version": "2026-07-28"}
+        else:
+            headers = await _session(http, url) if with_session else ACCEPT
         response = await http.post(url, content=body, headers=headers)
         assert response.status_code == 400, response.text[:200]
         error = response.json()["error"]
@@ -89,11 +92,13 @@ async def test_deeply_nested_json_is_a_400_json_rpc_error(body, with_session):
 # --- item 3: bounded bodies ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("with_session", [False, True], ids=["no-session", "session"])
+@pytest.mark.parametrize("with_session", [False, True, "stateless"], ids=["no-session", "session", "2026-07-28"])
 async def test_body_over_the_limit_refused_by_content_length(with_session):
     async with running_http(settings()) as url, httpx.AsyncClient() as http:
         extra = ""
-        if with_session:
+        if with_session == "stateless":
+            extra = "MCP-Protocol-Version: 2026-07-28\r\n"
+        elif with_session:
             extra = f"Mcp-Session-Id: {(await _session(http, url))['mcp-session-id']}\r\n"
         # Only the head is sent: the answer must come without the 20 MB body.
         answer = await _raw(url, _head("POST", 20 << 20, extra), [])
@@ -101,11 +106,13 @@ async def test_body_over_the_limit_refused_by_content_length(with_session):
         assert b'"jsonrpc"' in answer
 
 
-@pytest.mark.parametrize("with_session", [False, True], ids=["no-session", "session"])
+@pytest.mark.parametrize("with_session", [False, True, "stateless"], ids=["no-session", "session", "2026-07-28"])
 async def test_chunked_body_reading_stops_at_the_limit(with_session):
     async with running_http(settings()) as url, httpx.AsyncClient() as http:
         extra = ""
-        if with_session:
+        if with_session == "stateless":
+            extra = "MCP-Protocol-Version: 2026-07-28\r\n"
+        elif with_session:
             extra = f"Mcp-Session-Id: {(await _session(http, url))['mcp-session-id']}\r\n"
         chunk = b"x" * (256 << 10)
         parts = [f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"] * (MAX_BODY_BYTES // len(chunk) + 2)
@@ -254,12 +261,14 @@ async def test_shutdown_closes_idle_get_streams_at_once():
 # --- item 13: client disconnect mid-body ---------------------------------------------------
 
 
-@pytest.mark.parametrize("with_session", [False, True], ids=["no-session", "session"])
+@pytest.mark.parametrize("with_session", [False, True, "stateless"], ids=["no-session", "session", "2026-07-28"])
 async def test_client_disconnect_mid_body_logs_one_info_line(with_session, caplog):
     caplog.set_level(logging.DEBUG)
     async with running_http(settings()) as url, httpx.AsyncClient() as http:
         extra = ""
-        if with_session:
+        if with_session == "stateless":
+            extra = "MCP-Protocol-Version: 2026-07-28\r\n"
+        elif with_session:
             extra = f"Mcp-Session-Id: {(await _session(http, url))['mcp-session-id']}\r\n"
         caplog.clear()
         for _ in range(3):

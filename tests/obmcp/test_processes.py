@@ -15,6 +15,7 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
+from obmcp.tools import CATALOG
 from tests.obmcp.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +30,6 @@ async def test_stdio_subprocess_serves_live_book():
     )
     async with Client(params, mode="legacy") as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        from obmcp.tools import CATALOG
-
         assert len(names) == len(CATALOG)  # trading off: every catalog entry, no trading tool
         l1 = await client.call_tool("binance_orderbook_l1", {"symbol": "ETHUSDT", "wait_seconds": 20})
         assert not l1.is_error, l1.content

@@ -35,7 +35,10 @@ async def test_exactly_the_thirteen_read_only_tools_with_schemas(backend):
     # Trading is off by default: the five trading tools are not listed (tests/obmcp/test_trading_tools.py).
     async with await _client(backend) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert sorted(tools) == sorted(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS + CHART_TOOLS + ACCOUNT_TOOLS)
+    # plus ChatGPT's connector pair, named exactly (tests/obmcp/test_connector.py)
+    expected = [*(f"binance_{n}" for n in MARKET_TOOLS + BOOK_TOOLS + ANALYTICS_TOOLS + CHART_TOOLS + ACCOUNT_TOOLS),
+                "search", "fetch"]
+    assert sorted(tools) == sorted(expected)
     for tool in tools.values():
         assert tool.output_schema and tool.output_schema["type"] == "object"
         assert tool.annotations.read_only_hint is True and tool.annotations.destructive_hint is False

@@ -8,11 +8,13 @@ only when trading is enabled (:func:`catalog_for`).
 from __future__ import annotations
 
 from obmcp.catalog import ToolEntry
-from obmcp.tools import account, analytics, book, charts, market, trading
+from obmcp.tools import account, analytics, book, charts, connector, market, trading
 
 __all__ = ["CATALOG", "TRADING", "catalog_for"]
 
-CATALOG: tuple[ToolEntry, ...] = (*market.ENTRIES, *book.ENTRIES, *analytics.ENTRIES, *charts.ENTRIES, *account.ENTRIES)
+CATALOG: tuple[ToolEntry, ...] = (
+    *market.ENTRIES, *book.ENTRIES, *analytics.ENTRIES, *charts.ENTRIES, *account.ENTRIES, *connector.ENTRIES
+)
 TRADING: tuple[ToolEntry, ...] = trading.ENTRIES
 
 
