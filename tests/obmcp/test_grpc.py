@@ -30,7 +30,7 @@ from obmcp import book_service
 from obmcp._proto.provider.v1 import provider_pb2 as pb
 from obmcp._proto.provider.v1 import provider_pb2_grpc as pb_grpc
 from obmcp.backend import Backend
-from obmcp.catalog import ANALYTICS, READ_ONLY_LOCAL, Arguments, ToolContext, ToolEntry, describe_error
+from obmcp.catalog import ANALYTICS, READ_ONLY_LOCAL, Arguments, ToolContext, ToolEntry, describe_error, wire_name
 from obmcp.cli import build_parser
 from obmcp.config import ServerSettings, settings_from_env
 from obmcp.grpc_transport import STATUS_BY_CODE, ProviderService, build_provider, serve_grpc
@@ -83,7 +83,7 @@ async def test_generated_client_lists_and_invokes_every_tool(backend):
     async with running_grpc(build_provider(settings, mcp), settings) as channel:
         stub = pb_grpc.ProviderStub(channel)
         caps = await stub.ListCapabilities(pb.ListCapabilitiesRequest(), timeout=10)
-        assert [t.name for t in caps.tools] == [settings.tool_name(e.name) for e in CATALOG]
+        assert [t.name for t in caps.tools] == [wire_name(e, settings.tool_name) for e in CATALOG]
         assert caps.server_name == "obmcp" and caps.instructions
         assert [p.name for p in caps.prompts] == [p.name for p in await mcp.list_prompts()]
         assert [r.uri for r in caps.resources] == [str(r.uri) for r in await mcp.list_resources()]
@@ -428,7 +428,7 @@ def test_serve_grpc_process_reflection_health_and_graceful_sigterm():
             list_in, list_out = classes["ListCapabilities"]
             caps = channel.unary_unary("/provider.v1.Provider/ListCapabilities", request_serializer=list_in.SerializeToString,
                                        response_deserializer=list_out.FromString)(list_in(), timeout=10)  # fmt: skip
-            assert [t.name for t in caps.tools] == [f"binance_{e.name}" for e in CATALOG]
+            assert [t.name for t in caps.tools] == [wire_name(e, lambda name: f"binance_{name}") for e in CATALOG]
             invoke_in, invoke_out = classes["Invoke"]
             reflected_invoke = channel.unary_unary("/provider.v1.Provider/Invoke", request_serializer=invoke_in.SerializeToString,
                                                    response_deserializer=invoke_out.FromString)  # fmt: skip

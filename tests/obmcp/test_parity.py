@@ -32,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 
 from obmcp._proto.provider.v1 import provider_pb2 as pb
 from obmcp._proto.provider.v1 import provider_pb2_grpc as pb_grpc
+from obmcp.catalog import wire_name
 from obmcp.config import ServerSettings
 from obmcp.grpc_transport import error_code, status_for
 from obmcp.tools import CATALOG
@@ -44,7 +45,7 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)
 _TIME_KEY = re.compile(r"(^|_)(time|timestamp)($|_)|_ms$|_s$|(^|_)age($|_)")
 _DAY_MS = 86_400_000
 _AGE_TEXT = re.compile(r"\b\d+ ms\b")
-_ENTRIES = {ServerSettings().tool_name(entry.name): entry for entry in CATALOG}
+_ENTRIES = {wire_name(entry, ServerSettings().tool_name): entry for entry in CATALOG}
 
 
 def sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
