@@ -114,10 +114,9 @@ async def _warm_up_kernels() -> None:
     """Compile (or load from Numba's cache) the analytics kernels before the first call."""
     import anyio
 
-    import obcore.analytics  # noqa: F401  (importing the room registers its warm-ups)
-    from obcore._kernels import _numba
+    from obcore.analytics import warm_up
 
-    await anyio.to_thread.run_sync(_numba.warm_up)
+    await anyio.to_thread.run_sync(warm_up)
 
 
 async def _open_store(

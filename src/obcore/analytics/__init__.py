@@ -52,4 +52,20 @@ __all__ = [
     "trades_from_rows",
     "trades_from_tape",
     "volume_profile",
+    "warm_up",
 ]
+
+
+def warm_up() -> int:
+    """Compile (or load from Numba's cache) every batch kernel: the analytics' and the store
+    decoder's. Servers call it once at start-up so no user's first request pays the compile.
+
+    Returns
+    -------
+    int
+        How many kernels were warmed.
+    """
+    import obcore.store.decode  # noqa: F401  (registers the decoder's warm-up)
+    from obcore._kernels import _numba
+
+    return _numba.warm_up()
