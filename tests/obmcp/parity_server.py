@@ -52,6 +52,13 @@ async def main(ports_file: Path) -> None:
             while True:
                 outcomes = [await invoke(entry, mcp.tool_context, arguments) for entry, arguments in entries]
                 failing = [(entry.name, o.text[:120]) for (entry, _), o in zip(entries, outcomes) if o.is_error]
+                # The chart resources read the live tape alone (no back-fill): wait for them too,
+                # or the profile chart can still be short of its 1000 trades when compared.
+                for kind in ("profile", "flow", "heatmap"):
+                    try:
+                        await mcp.read_resource(f"obmcp://charts/ETHUSDT/{kind}.png")
+                    except Exception as exc:  # noqa: BLE001 - any refusal means: not ready yet
+                        failing.append((f"{kind}.png", str(exc)[:120]))
                 if not failing:
                     break
                 print("parity_server: waiting for", failing, file=sys.stderr, flush=True)
