@@ -48,29 +48,9 @@ def raw_counts():
     return reference.flow_counts(ETH_FILES)
 
 
-def _counters_miss_a_qty_rescale() -> bool:
-    """Probe for the known bug: two taker buys of one second, the second finer (1.5, 0.25)."""
-    from obcore.session import BookSession
-
-    session = BookSession("PROBEUSDT")
-    for trade_id, qty in ((1, "1.5"), (2, "0.25")):
-        session.receive({"e": "aggTrade", "E": 1_700_000_000_000, "s": "PROBEUSDT", "a": trade_id, "p": "1.0",
-                         "q": qty, "f": trade_id, "l": trade_id, "T": 1_700_000_000_000, "m": False, "M": True})
-    counted = int(session.counters.window(1_700_000_000, 1)[f.BUY_QTY, 0])
-    return counted != 175  # 1.5 + 0.25 at scale 2
-
-
-RESCALE_BUG = pytest.mark.xfail(
-    condition=_counters_miss_a_qty_rescale(),
-    strict=True,
-    reason="known bug outside analytics (h9core's fix 4eb5964): when the session's qty scale grows "
-           "(at 1723161373 here) the counters' *_qty fields already written are not rescaled, so "
-           "taker volumes of earlier seconds are 10x too small; the probe above turns this mark off "
-           "once the fix is in")
-
-
-@pytest.mark.parametrize("window, back", [(300, 0), (60, 0), (10, 0), (60, 200),
-                                          pytest.param(300, 350, marks=RESCALE_BUG)])
+# (300, 350) spans the qty-scale increase at 1723161373: it failed before the counters'
+# *_qty fields were rescaled with the book (4eb5964).
+@pytest.mark.parametrize("window, back", [(300, 0), (60, 0), (10, 0), (60, 200), (300, 350)])
 def test_eth_flow_equals_independent_count(eth_replayed, raw_counts, window, back):
     s = eth_replayed
     end = s.counters.last_second - back
