@@ -17,6 +17,7 @@ __all__ = [
     "ORDER_SIDES",
     "ORDER_TYPES",
     "RESPONSE_TYPES",
+    "SYMBOL_CHARS",
     "SYMBOL_PATTERN",
     "SYMBOL_RE",
     "TIME_IN_FORCE",
@@ -27,8 +28,11 @@ __all__ = [
     "check_symbols",
 ]
 
-#: The one symbol rule of obcore and obmcp: 2-20 upper-case letters or digits (``ETHUSDT``).
-SYMBOL_PATTERN = r"^[A-Z0-9]{2,20}$"
+#: The one symbol rule of obcore and obmcp: 2-20 upper-case letters or digits (``ETHUSDT``),
+#: unanchored, for patterns that embed a symbol (document ids, URL paths).
+SYMBOL_CHARS = r"[A-Z0-9]{2,20}"
+#: :data:`SYMBOL_CHARS` as a whole string.
+SYMBOL_PATTERN = rf"^{SYMBOL_CHARS}$"
 #: :data:`SYMBOL_PATTERN` compiled.
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from obcore.errors import ObcoreError
+from obcore.validation import SYMBOL_CHARS
 
 from obmcp.tools.charts import CHART_KINDS
 
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["REFRESH_SECONDS", "StatusApp", "handles"]
 
 REFRESH_SECONDS = 5
-_CHART = re.compile(r"^/charts/([A-Z0-9]{1,20})/(profile|flow|heatmap)\.png$")
+_CHART = re.compile(rf"^/charts/({SYMBOL_CHARS})/(profile|flow|heatmap)\.png$")
 
 
 def handles(path: str) -> bool:

@@ -23,11 +23,11 @@ import numpy as np
 
 from obcore.analytics.trades import TradeArrays, merge_trades
 from obcore.errors import InvalidInputError, StorageLimitExceededError
+from obcore.validation import SYMBOL_RE as _SYMBOL
 
 __all__ = ["TradeCache"]
 
 _NAME = re.compile(r"^(\d+)-(\d+)\.npz$")
-_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 _WEEK_MS = 7 * 86_400_000
 
 

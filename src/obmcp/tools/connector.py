@@ -33,6 +33,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from obcore.errors import InvalidInputError
+from obcore.validation import SYMBOL_CHARS
 
 from obmcp import book_service, service
 from obmcp.catalog import Arguments, Hints, ToolContext, ToolEntry
@@ -55,7 +56,7 @@ MAX_RESULTS = 10
 #: How long the exchange's symbol list is reused before asking Binance again.
 SYMBOLS_TTL_SECONDS = 600.0
 DOCUMENT_KINDS = ("symbol", "book", "history")
-_ID = re.compile(r"^(symbol|book|history):([A-Z0-9]{2,20})$")
+_ID = re.compile(rf"^(symbol|book|history):({SYMBOL_CHARS})$")
 #: A live book's fetch waits at most this long for the book to go live.
 FETCH_WAIT_SECONDS = 10.0
 #: Reads Binance (exchangeInfo, ticker) and live books; fetch may subscribe a symbol,
